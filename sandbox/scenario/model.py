@@ -1,0 +1,291 @@
+"""The typed scenario schema (pydantic v2, unknown keys forbidden); exports JSON Schema."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
+
+from sandbox.domain.bank import AccountType, is_valid_phone, normalize_phone
+from sandbox.errors import INJECTABLE
+
+# Digit strings must be quoted in YAML: strict strings refuse the int an unquoted value becomes.
+BankCode = Annotated[StrictStr, Field(pattern=r"^\d{4}$", examples=["2011"])]
+BranchCode = Annotated[StrictStr, Field(pattern=r"^\d{3}$", examples=["001"])]
+AccountNumber = Annotated[StrictStr, Field(pattern=r"^\d{7}$", examples=["1234567"])]
+Pin = Annotated[StrictStr, Field(pattern=r"^\d{4}$", examples=["1234"])]
+HalfWidthKana = Annotated[StrictStr, Field(pattern=r"^[\uff66-\uff9f ]+$", examples=["ﾃﾞｰﾀ ﾀﾛｳ"])]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_phone(value: str) -> str:
+    digits = normalize_phone(value)
+    if not is_valid_phone(digits):
+        raise ValueError(
+            "not a Japanese phone number: 10 digits starting 0 (fixed line) or "
+            "11 digits starting 050/070/080/090 (mobile), hyphens allowed"
+        )
+    return value
+
+
+class BranchModel(_Model):
+    code: BranchCode
+    name: StrictStr
+
+
+class Policy(_Model):
+    """Limits and lifetimes of the bank's authorisation server."""
+
+    identity_attempt_limit: int = Field(3, ge=1, le=100)
+    pin_attempt_limit: int = Field(3, ge=1, le=100)
+    phone_window_seconds: int = Field(120, ge=1, le=3600)
+    code_ttl_seconds: int = Field(60, ge=1, le=3600)
+    linkage_ttl_seconds: int = Field(1800, ge=60, le=86400)
+    access_token_ttl_seconds: int = Field(3600, ge=1)
+    refresh_token_ttl_seconds: int = Field(90 * 86400, ge=1)
+    reauth_period_days: int = Field(90, ge=1, le=3650)
+    statement_months: int = Field(3, ge=1, le=24)
+    max_statement_days: int = Field(92, ge=1, le=800)
+    sandbox_call_button: bool = True
+
+
+class BankModel(_Model):
+    code: BankCode = "2011"
+    name: StrictStr = "ぐんまみらい信用組合"
+    auth_phone_number: StrictStr = "0120-86-3713"
+    mail_from: StrictStr = "api-renkei@webcenter.anser.or.jp"
+    branches: list[BranchModel] = Field(
+        default_factory=lambda: [
+            BranchModel(code="001", name="本店営業部"),
+            BranchModel(code="002", name="前橋支店"),
+            BranchModel(code="003", name="高崎支店"),
+        ],
+        min_length=1,
+    )
+    policy: Policy = Field(default_factory=Policy)
+
+    _phone = field_validator("auth_phone_number")(_check_phone)
+
+    @model_validator(mode="after")
+    def _unique_branches(self) -> BankModel:
+        seen: set[str] = set()
+        for branch in self.branches:
+            if branch.code in seen:
+                raise ValueError(f"branch code {branch.code} is listed twice")
+            seen.add(branch.code)
+        return self
+
+
+class ClockModel(_Model):
+    start: datetime | None = None
+    frozen: bool = False
+
+
+class ServiceHours(_Model):
+    """Which off-hours windows apply. ``seed_calendar`` is the credit union's FAQ calendar."""
+
+    seed_calendar: bool = True
+    daily_midnight_seconds: int = Field(60, ge=0, le=3600)
+    daily_4am_seconds: int = Field(300, ge=0, le=3600)
+
+
+class MaintenanceWindow(_Model):
+    start: datetime
+    end: datetime
+    reason: StrictStr = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MaintenanceWindow:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class ClientModel(_Model):
+    client_id: StrictStr = Field(min_length=1, max_length=128)
+    client_secret: StrictStr = Field(min_length=8)
+    name: StrictStr = ""
+    redirect_uris: list[StrictStr] = Field(min_length=1)
+    pkce: Literal["required", "optional"] = "optional"
+    scopes: list[StrictStr] = Field(default_factory=lambda: ["accounts"])
+
+
+class TimeDepositModel(_Model):
+    certificate_number: Annotated[StrictStr, Field(pattern=r"^\d{1,10}$")]
+    deposit_date: date
+    maturity_date: date
+    principal: int = Field(ge=1)
+    rate_percent: float = Field(ge=0, le=20)
+    kind: StrictStr = "スーパー定期"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeDepositModel:
+        if self.maturity_date <= self.deposit_date:
+            raise ValueError("maturity_date must be after deposit_date")
+        return self
+
+
+class AccountModel(_Model):
+    branch: BranchCode
+    type: AccountType = AccountType.ORDINARY
+    number: AccountNumber
+    pin: Pin
+    balance: int = Field(0, ge=0)
+    cash_card: bool = True
+    passbook_withdrawal: bool = False
+    time_deposits: list[TimeDepositModel] = Field(default_factory=list)
+
+
+class CustomerModel(_Model):
+    id: StrictStr | None = None
+    name_kanji: StrictStr
+    name_kana: HalfWidthKana
+    birth_date: date
+    phone: StrictStr
+    email: Annotated[StrictStr, Field(pattern=r"^[\x21-\x7e]+@[\x21-\x7e]+\.[A-Za-z]{2,}$")]
+    accounts: list[AccountModel] = Field(min_length=1)
+
+    _phone = field_validator("phone")(_check_phone)
+
+
+class GenerateModel(_Model):
+    count: int = Field(ge=0, le=1_000_000)
+    seed: int = 0
+
+
+Step = Literal["authorize", "account", "identity", "phone", "pin", "consent", "token", "api", "any"]
+
+
+class When(_Model):
+    """Conditions a rule matches on; all given ones must hold."""
+
+    account: Annotated[StrictStr, Field(pattern=r"^\d{3}-\d{7}$")] | None = None
+    client: StrictStr | None = None
+    endpoint: StrictStr | None = None
+    nth: int | None = Field(None, ge=1)
+    after: datetime | None = None
+    before: datetime | None = None
+    probability: float | None = Field(None, gt=0, le=1)
+
+
+class Fault(_Model):
+    delay_ms: int | None = Field(None, ge=0, le=60000)
+    reset: bool = False
+    malformed: bool = False
+
+
+class RuleModel(_Model):
+    on: Step
+    when: When = Field(default_factory=When)
+    error: StrictStr | None = None
+    fault: Fault | None = None
+    times: Literal["once", "always"] | Annotated[int, Field(ge=1)] = "always"
+    seed: int = 0
+    description: StrictStr = ""
+
+    @field_validator("error")
+    @classmethod
+    def _known_error(cls, value: str | None) -> str | None:
+        if value is not None and value not in INJECTABLE:
+            raise ValueError(f"unknown error code; expected one of {sorted(INJECTABLE)}")
+        return value
+
+    @model_validator(mode="after")
+    def _has_effect(self) -> RuleModel:
+        if self.error is None and self.fault is None:
+            raise ValueError("a rule needs `error` or `fault`")
+        return self
+
+
+class Scenario(_Model):
+    """One scenario file."""
+
+    name: StrictStr = "unnamed"
+    description: StrictStr = ""
+    bank: BankModel = Field(default_factory=BankModel)
+    clock: ClockModel = Field(default_factory=ClockModel)
+    service_hours: ServiceHours = Field(default_factory=ServiceHours)
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
+    clients: list[ClientModel] = Field(default_factory=list)
+    customers: list[CustomerModel] = Field(default_factory=list)
+    generate: GenerateModel | None = None
+    rules: list[RuleModel] = Field(default_factory=list)
+
+
+Loc = tuple[str | int, ...]
+
+
+def consistency_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """Cross-field problems a field validator cannot see, each with its field path."""
+    problems: list[tuple[Loc, str]] = []
+    branches = {b.code for b in scenario.bank.branches}
+    seen_accounts: dict[tuple[str, str, str], Loc] = {}
+    seen_ids: dict[str, int] = {}
+    for ci, customer in enumerate(scenario.customers):
+        if customer.id is not None:
+            if customer.id in seen_ids:
+                problems.append(
+                    (
+                        ("customers", ci, "id"),
+                        f"customer id {customer.id!r} is already used by "
+                        f"customers[{seen_ids[customer.id]}]",
+                    )
+                )
+            seen_ids.setdefault(customer.id, ci)
+        for ai, account in enumerate(customer.accounts):
+            where: Loc = ("customers", ci, "accounts", ai)
+            if account.branch not in branches:
+                problems.append(
+                    (
+                        (*where, "branch"),
+                        f"branch {account.branch} is not one of bank.branches {sorted(branches)}",
+                    )
+                )
+            key = (account.branch, account.type.value, account.number)
+            if key in seen_accounts:
+                first = seen_accounts[key]
+                problems.append(
+                    (
+                        (*where, "number"),
+                        f"duplicate account {account.branch}-{account.type.value}-{account.number}"
+                        f" (already at {_dotted(first)})",
+                    )
+                )
+            else:
+                seen_accounts[key] = where
+    client_ids: dict[str, int] = {}
+    for i, client in enumerate(scenario.clients):
+        if client.client_id in client_ids:
+            problems.append(
+                (
+                    ("clients", i, "client_id"),
+                    f"client_id {client.client_id!r} is already used by "
+                    f"clients[{client_ids[client.client_id]}]",
+                )
+            )
+        client_ids.setdefault(client.client_id, i)
+    for i, rule in enumerate(scenario.rules):
+        if rule.when.client is not None and rule.when.client not in client_ids:
+            problems.append(
+                (("rules", i, "when", "client"), f"unknown client {rule.when.client!r}")
+            )
+    return problems
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use (scenarios/schema.json)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Credit-union bank sandbox scenario"
+    return schema
