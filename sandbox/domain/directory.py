@@ -29,6 +29,8 @@ class Directory:
         self._population = population
         self._customers: dict[str, Customer] = {}
         self._accounts: dict[tuple[str, AccountType, str], tuple[Customer, Account]] = {}
+        # 移管: new account key -> ref of the original account (its statement history).
+        self._origins: dict[tuple[str, AccountType, str], str] = {}
         for customer in customers:
             self.add(customer)
 
@@ -65,6 +67,33 @@ class Directory:
         """Keep a (generated) customer in memory so that changes to it persist."""
         if customer.customer_id not in self._customers:
             self.add(customer)
+
+    def transfer(
+        self, customer: Customer, account: Account, new_branch: str, new_number: str
+    ) -> Account:
+        """Move ``account`` to ``new_branch``/``new_number`` (移管); returns the new account."""
+        self.pin_customer(customer)
+        held = self._customers[customer.customer_id]
+        old = next((a for a in held.accounts if a.key == account.key), account)
+        new = Account(
+            branch_code=new_branch,
+            account_type=old.account_type,
+            number=new_number,
+            pin=old.pin,
+            balance=old.balance,
+            cash_card=old.cash_card,
+            passbook_withdrawal=old.passbook_withdrawal,
+            time_deposits=old.time_deposits,
+        )
+        old.transferred_to = (new_branch, new_number)
+        held.accounts.append(new)
+        self._accounts[new.key] = (held, new)
+        self._origins[new.key] = self.ledger_seed(old)
+        return new
+
+    def ledger_seed(self, account: Account) -> str:
+        """The ref whose statement history ``account`` continues (itself unless moved in)."""
+        return self._origins.get(account.key, account_ref(account))
 
     def explicit(self) -> Iterator[Customer]:
         """Customers held in memory."""

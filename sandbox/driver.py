@@ -1,0 +1,271 @@
+"""A headless customer: walks the six linkage screens over HTTP like a person would.
+
+Works with ``aiohttp.ClientSession(base_url=...)`` and with aiohttp's test client: anything
+with ``get``/``post`` coroutines taking ``allow_redirects``. It reads only what a person
+sees (the HTML), fills the forms and follows the redirects, then hands back the result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+
+class HttpClient(Protocol):
+    """What the driver needs of an HTTP client."""
+
+    def get(self, url: str, *, allow_redirects: bool = ...) -> Any: ...
+
+    def post(self, url: str, *, data: Any = ..., allow_redirects: bool = ...) -> Any: ...
+
+
+@dataclass
+class Page:
+    """A screen as a person sees it."""
+
+    status: int
+    url: str
+    html: str
+    screen: str | None = None
+    title: str | None = None
+    action: str | None = None
+    csrf_token: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    field_errors: dict[str, str] = field(default_factory=dict)
+    missing_dialog: bool = False
+    waiting: bool = False
+    auth_number: str | None = None
+    back_url: str | None = None
+
+    def text(self) -> str:
+        """The visible text, roughly (tags removed)."""
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", self.html)).strip()
+
+
+@dataclass
+class Outcome:
+    """Where the customer was sent back to the app."""
+
+    redirect: str
+    code: str | None
+    state: str | None
+    error: str | None
+    error_description: str | None
+
+    @classmethod
+    def parse(cls, location: str) -> Outcome:
+        query = parse_qs(urlsplit(location).query)
+
+        def one(name: str) -> str | None:
+            values = query.get(name)
+            return values[0] if values else None
+
+        return cls(location, one("code"), one("state"), one("error"), one("error_description"))
+
+
+class _Reader(HTMLParser):
+    """Collects the bits of a screen the driver needs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page: dict[str, Any] = {"field_errors": {}}
+        self._capture: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        cls = a.get("class", "")
+        if tag == "main" and "data-screen" in a:
+            self.page["screen"] = a["data-screen"]
+        elif tag == "form" and a.get("method", "").lower() == "post":
+            self.page.setdefault("action", a.get("action"))
+        elif tag == "input" and a.get("name") == "csrf_token":
+            self.page["csrf_token"] = a.get("value")
+        elif tag == "p" and cls == "error":
+            self.page["error_code"] = a.get("data-error-code")
+            self._start("error_message")
+        elif tag == "p" and cls == "field-error":
+            self._start("field:" + a.get("id", "").removesuffix("-error"))
+        elif tag == "p" and cls == "waiting":
+            self.page["waiting"] = True
+        elif tag == "dialog":
+            self.page["missing_dialog"] = True
+        elif tag == "a" and a.get("id") == "auth-number":
+            self._start("auth_number")
+        elif tag == "a" and a.get("id") == "back-to-app":
+            self.page["back_url"] = a.get("href")
+        elif tag == "h1":
+            self._start("title")
+
+    def _start(self, what: str) -> None:
+        self._capture = what
+        self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._capture is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._capture is None or tag not in ("p", "a", "h1"):
+            return
+        text = "".join(self._text).strip()
+        if self._capture.startswith("field:"):
+            self.page["field_errors"][self._capture[6:]] = text
+        else:
+            self.page[self._capture] = text
+        self._capture = None
+
+
+def read_page(status: int, url: str, html: str) -> Page:
+    """Parse a screen's HTML."""
+    reader = _Reader()
+    reader.feed(html)
+    return Page(status=status, url=url, html=html, **reader.page)
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """What a customer types into the screens."""
+
+    branch_code: str
+    account_number: str
+    pin: str
+    name_kana: str
+    birth_date: str  # YYYY-MM-DD
+    phone: str
+    email: str
+    account_type: str = "ordinary"
+
+
+class LinkageError(AssertionError):
+    """The driver could not go on (e.g. it got no redirect where one was due)."""
+
+
+class CustomerDriver:
+    """Drives one linkage; each method is one thing a person does on a screen."""
+
+    def __init__(self, client: HttpClient, bank: str) -> None:
+        self.client = client
+        self.bank = bank
+        self.page: Page | None = None
+        self.outcome: Outcome | None = None
+
+    async def _fetch(self, url: str, data: dict[str, str] | None = None) -> Page | Outcome:
+        """GET or POST, following redirects inside the bank; stop at the app's redirect."""
+        for _ in range(10):
+            if data is None:
+                response = await self.client.get(url, allow_redirects=False)
+            else:
+                response = await self.client.post(url, data=data, allow_redirects=False)
+            async with response:
+                if response.status in (301, 302, 303, 307):
+                    location = response.headers["Location"]
+                    if not location.startswith("/parasol/"):
+                        self.outcome = Outcome.parse(location)
+                        return self.outcome
+                    url, data = location, None
+                    continue
+                html = await response.text()
+                self.page = read_page(response.status, url, html)
+                return self.page
+        raise LinkageError("too many redirects")
+
+    async def authorize(self, **params: str) -> Page | Outcome:
+        """Open the authorize URL as the app would (response_type=code added)."""
+        query = {"response_type": "code", "scope": "accounts", **params}
+        url = f"/parasol/v1/banks/{self.bank}/oauth/auth?{urlencode(query)}"
+        return await self._fetch(url)
+
+    def _form(self, **fields: str) -> dict[str, str]:
+        if self.page is None or self.page.csrf_token is None or self.page.action is None:
+            raise LinkageError(
+                f"no form on this page: {self.page.text()[:200] if self.page else ''}"
+            )
+        return {"csrf_token": self.page.csrf_token, **fields}
+
+    async def submit(self, **fields: str) -> Page | Outcome:
+        """Submit the current screen's form with ``fields``."""
+        form = self._form(**fields)
+        assert self.page is not None
+        assert self.page.action is not None
+        return await self._fetch(self.page.action, form)
+
+    async def enter_account(self, c: CustomerData) -> Page | Outcome:
+        """Screen ①."""
+        return await self.submit(
+            branch_code=c.branch_code,
+            account_type=c.account_type,
+            account_number=c.account_number,
+            next="1",
+        )
+
+    async def enter_identity(self, c: CustomerData) -> Page | Outcome:
+        """Screen ②."""
+        year, month, day = c.birth_date.split("-")
+        return await self.submit(
+            name_kana=c.name_kana,
+            birth_year=year,
+            birth_month=month,
+            birth_day=day,
+            phone=c.phone,
+            email=c.email,
+            email_confirm=c.email,
+            next="1",
+        )
+
+    async def abort(self) -> Page | Outcome:
+        """中止する on screen ① or ②."""
+        return await self.submit(abort="1")
+
+    async def go_to_confirm(self) -> Page | Outcome:
+        """Screen ③ 次へ."""
+        return await self.submit(next="1")
+
+    async def press_call_button(self) -> Page | Outcome:
+        """The sandbox-only call button on screen ④."""
+        return await self.submit(simulate_call="1")
+
+    async def confirm(self) -> Page | Outcome:
+        """Screen ④ 確定する."""
+        return await self.submit(confirm="1")
+
+    async def enter_pin(self, pin: str) -> Page | Outcome:
+        """Screen ⑤."""
+        return await self.submit(pin=pin, next="1")
+
+    async def approve(self) -> Page | Outcome:
+        """Screen ⑥ 許可する."""
+        return await self.submit(approve="1")
+
+    async def deny(self) -> Page | Outcome:
+        """Screen ⑥ 許可しない."""
+        return await self.submit(deny="1")
+
+    async def back_to_app(self) -> Page | Outcome:
+        """「アプリに戻る」 on a terminal error page."""
+        if self.page is None or self.page.back_url is None:
+            raise LinkageError("no way back to the app on this page")
+        return await self._fetch(self.page.back_url)
+
+    async def link(self, c: CustomerData, *, approve: bool = True, **params: str) -> Outcome | Page:
+        """The whole walk; stops at the first page that is not the next screen."""
+        result = await self.authorize(**params)
+        steps: list[tuple[str, Callable[[], Awaitable[Page | Outcome]]]] = [
+            ("account", lambda: self.enter_account(c)),
+            ("identity", lambda: self.enter_identity(c)),
+            ("phone", self.go_to_confirm),
+            ("confirm", self.press_call_button),
+            ("confirm", self.confirm),
+            ("pin", lambda: self.enter_pin(c.pin)),
+            ("consent", self.approve if approve else self.deny),
+        ]
+        for expected, action in steps:
+            if isinstance(result, Outcome) or result.screen != expected or result.error_code:
+                return result
+            result = await action()
+        return result

@@ -1,0 +1,93 @@
+"""Pytest fixtures for vendors' test suites: a sandbox server and a headless customer.
+
+Enabled automatically when the package is installed (entry point ``pytest11``). Pick the
+scenario with the ``sandbox_scenario`` fixture (override it) or ``--sandbox-scenario``.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from sandbox.driver import CustomerDriver
+from sandbox.scenario.loader import (
+    bundled_scenario_text,
+    default_scenario,
+    load_scenario,
+    load_scenario_text,
+)
+from sandbox.scenario.model import Scenario
+from sandbox.settings import Settings
+from sandbox.state import Registry, Sandbox
+from sandbox.web.app import create_app
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("creditunion-sandbox")
+    group.addoption(
+        "--sandbox-scenario",
+        default=None,
+        help="scenario file (or bundled scenario name) for the sandbox fixtures",
+    )
+
+
+@dataclass
+class RunningSandbox:
+    """A sandbox server listening on 127.0.0.1."""
+
+    url: str
+    bank: str
+    state: Sandbox
+
+    def driver(self, session: aiohttp.ClientSession) -> CustomerDriver:
+        """A headless customer using ``session`` (which must have base_url=self.url)."""
+        return CustomerDriver(session, self.bank)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def sandbox_scenario(request: pytest.FixtureRequest) -> Scenario:
+    """The scenario to run: ``--sandbox-scenario`` or the embedded default. Override me."""
+    choice = request.config.getoption("--sandbox-scenario")
+    if not choice:
+        return default_scenario()
+    path = Path(choice)
+    if path.exists():
+        return load_scenario(path)
+    return load_scenario_text(bundled_scenario_text(choice), source=choice)
+
+
+@pytest.fixture
+async def sandbox_server(sandbox_scenario: Scenario) -> AsyncIterator[RunningSandbox]:
+    """A sandbox server on a free port of 127.0.0.1, stopped after the test."""
+    registry = Registry()
+    state = Sandbox(sandbox_scenario, source="<pytest>")
+    registry.put(state)
+    app = create_app(Settings(), registry=registry)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = _free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        yield RunningSandbox(f"http://127.0.0.1:{port}", state.bank_code, state)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def sandbox_customer(sandbox_server: RunningSandbox) -> AsyncIterator[CustomerDriver]:
+    """A headless customer with its own cookie jar, talking to ``sandbox_server``."""
+    async with aiohttp.ClientSession(base_url=sandbox_server.url) as session:
+        yield sandbox_server.driver(session)

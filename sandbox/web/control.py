@@ -1,0 +1,286 @@
+"""The control API under /_sandbox: health, reset, scenario, clock, calls, outbox, journal."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from sandbox import __version__
+from sandbox.clock import parse_iso
+from sandbox.scenario.loader import ScenarioError, bundled_scenarios, load_scenario_text
+from sandbox.scenario.model import RuleModel
+from sandbox.state import Sandbox
+from sandbox.web.common import NO_STORE, control_sandbox, json_response
+from sandbox.web.keys import REGISTRY
+
+
+def _bad(message: str, status: int = 400, **extra: Any) -> web.Response:
+    return json_response(
+        {"error": "invalid_request", "message": message, **extra}, status, NO_STORE
+    )
+
+
+async def _json_body(request: web.Request) -> dict[str, Any] | web.Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        return _bad("the body must be a JSON object")
+    if not isinstance(body, dict):
+        return _bad("the body must be a JSON object")
+    return body
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness plus which banks are loaded."""
+    registry = request.app[REGISTRY]
+    return json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "banks": [
+                {
+                    "bank": s.bank_code,
+                    "scenario": s.scenario.name,
+                    "source": s.source,
+                    "now": s.clock.now().isoformat(),
+                }
+                for s in registry
+            ],
+        },
+        headers=NO_STORE,
+    )
+
+
+async def reset(request: web.Request) -> web.Response:
+    """Back to the scenario's start: clock, locks, codes, tokens, mails, rules, journal."""
+    sandbox = control_sandbox(request)
+    sandbox.reset()
+    return json_response(
+        {"status": "reset", "bank": sandbox.bank_code, "now": sandbox.clock.now().isoformat()},
+        headers=NO_STORE,
+    )
+
+
+def _clock_state(sandbox: Sandbox) -> dict[str, Any]:
+    now = sandbox.clock.now()
+    closed = sandbox.calendar.closed_window(now)
+    return {
+        "bank": sandbox.bank_code,
+        "now": now.isoformat(),
+        "frozen": sandbox.clock.frozen,
+        "timezone": "Asia/Tokyo",
+        "service_open": closed is None,
+        "closed_window": None
+        if closed is None
+        else {
+            "start": closed.start.isoformat(),
+            "end": closed.end.isoformat(),
+            "reason": closed.reason,
+        },
+    }
+
+
+async def get_clock(request: web.Request) -> web.Response:
+    return json_response(_clock_state(control_sandbox(request)), headers=NO_STORE)
+
+
+async def post_clock(request: web.Request) -> web.Response:
+    """``{"set": iso}``, ``{"advance_seconds": n}`` and/or ``{"frozen": bool}``."""
+    sandbox = control_sandbox(request)
+    body = await _json_body(request)
+    if isinstance(body, web.Response):
+        return body
+    unknown = set(body) - {"set", "advance_seconds", "frozen"}
+    if unknown or not body:
+        return _bad(
+            "expected one of: set (ISO 8601), advance_seconds (number), frozen (bool)",
+            unknown=sorted(unknown),
+        )
+    if "set" in body and "advance_seconds" in body:
+        return _bad("give either set or advance_seconds, not both")
+    frozen = body.get("frozen")
+    if frozen is not None and not isinstance(frozen, bool):
+        return _bad("frozen must be true or false")
+    if "set" in body:
+        if not isinstance(body["set"], str):
+            return _bad("set must be an ISO 8601 date-time string, e.g. 2026-12-01T09:00:00+09:00")
+        try:
+            moment = parse_iso(body["set"])
+        except ValueError:
+            return _bad("set must be an ISO 8601 date-time string, e.g. 2026-12-01T09:00:00+09:00")
+        sandbox.clock.set(moment)
+    if "advance_seconds" in body:
+        seconds = body["advance_seconds"]
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or abs(seconds) > 3.2e9
+        ):
+            return _bad("advance_seconds must be a number of seconds (may be negative)")
+        sandbox.clock.advance(float(seconds))
+    if frozen is not None:
+        sandbox.clock.freeze(frozen)
+    return json_response(_clock_state(sandbox), headers=NO_STORE)
+
+
+async def calls(request: web.Request) -> web.Response:
+    """Simulate an inbound call ``{"from": phone, "to": auth_number}``."""
+    sandbox = control_sandbox(request)
+    body = await _json_body(request)
+    if isinstance(body, web.Response):
+        return body
+    caller, callee = body.get("from"), body.get("to", sandbox.scenario.bank.auth_phone_number)
+    if not isinstance(caller, str) or not isinstance(callee, str):
+        return _bad('expected {"from": "090-1234-5678", "to": "<auth number>"} as strings')
+    result = sandbox.phone.record_call(caller, callee, sandbox.clock.now())
+    status = 200 if result.outcome == "verified" else 409
+    body = {
+        "outcome": result.outcome,
+        "verified": result.verified,
+        "linkages": len(result.challenge_ids),
+    }
+    return json_response(body, status, NO_STORE)
+
+
+async def outbox(request: web.Request) -> web.Response:
+    sandbox = control_sandbox(request)
+    to = request.query.get("to")
+    return json_response(
+        {"mails": [m.as_dict() for m in sandbox.outbox.mails(to)]}, headers=NO_STORE
+    )
+
+
+async def journal(request: web.Request) -> web.Response:
+    sandbox = control_sandbox(request)
+    try:
+        since = int(request.query.get("since", "0"))
+    except ValueError:
+        return _bad("since must be an integer sequence number")
+    return json_response(
+        {"entries": [e.as_dict() for e in sandbox.journal.entries(since)]}, headers=NO_STORE
+    )
+
+
+async def coverage(request: web.Request) -> web.Response:
+    sandbox = control_sandbox(request)
+    return json_response({"bank": sandbox.bank_code, **sandbox.coverage.report()}, headers=NO_STORE)
+
+
+async def scenarios(request: web.Request) -> web.Response:
+    """Bundled scenarios with descriptions, and what each bank runs now."""
+    registry = request.app[REGISTRY]
+    return json_response(
+        {
+            "bundled": [{"name": name, "description": desc} for name, desc in bundled_scenarios()],
+            "loaded": [
+                {"bank": s.bank_code, "name": s.scenario.name, "source": s.source} for s in registry
+            ],
+        },
+        headers=NO_STORE,
+    )
+
+
+async def put_scenario(request: web.Request) -> web.Response:
+    """Load a scenario (YAML body) for its bank code; nothing changes if it is invalid."""
+    text = await request.text()
+    try:
+        scenario = load_scenario_text(text, source="<request body>")
+    except ScenarioError as exc:
+        return _bad("invalid scenario", 422, problems=[asdict(p) for p in exc.problems])
+    sandbox = Sandbox(scenario, source="<control API>")
+    replaced = request.app[REGISTRY].put(sandbox)
+    return json_response(
+        {
+            "status": "loaded",
+            "bank": sandbox.bank_code,
+            "name": scenario.name,
+            "replaced": replaced is not None,
+            "customers": len(sandbox.directory),
+            "clients": len(scenario.clients),
+            "rules": len(scenario.rules),
+        },
+        headers=NO_STORE,
+    )
+
+
+async def get_rules(request: web.Request) -> web.Response:
+    sandbox = control_sandbox(request)
+    return json_response({"rules": sandbox.rules.describe()}, headers=NO_STORE)
+
+
+async def post_rule(request: web.Request) -> web.Response:
+    """Arm a rule at run time (same fields as a scenario rule); reset clears it."""
+    sandbox = control_sandbox(request)
+    body = await _json_body(request)
+    if isinstance(body, web.Response):
+        return body
+    try:
+        rule = RuleModel.model_validate(body)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        return _bad("invalid rule", 422, problems=problems)
+    index = sandbox.rules.add(rule)
+    return json_response({"status": "armed", "index": index}, 201, NO_STORE)
+
+
+async def delete_rules(request: web.Request) -> web.Response:
+    sandbox = control_sandbox(request)
+    sandbox.rules.clear_runtime()
+    return json_response({"status": "cleared"}, headers=NO_STORE)
+
+
+async def customers(request: web.Request) -> web.Response:
+    """A few customers to try (explicit ones first), PINs included: it is a sandbox."""
+    sandbox = control_sandbox(request)
+    try:
+        limit = max(1, min(int(request.query.get("limit", "20")), 200))
+    except ValueError:
+        return _bad("limit must be an integer")
+    out = []
+    for c in sandbox.directory.sample(limit):
+        out.append(
+            {
+                "customer_id": c.customer_id,
+                "name_kanji": c.name_kanji,
+                "name_kana": c.name_kana,
+                "birth_date": c.birth_date.isoformat(),
+                "phone": c.phone,
+                "email": c.email,
+                "accounts": [
+                    {
+                        "branch_code": a.branch_code,
+                        "account_type": a.account_type.value,
+                        "account_number": a.number,
+                        "pin": a.pin,
+                        "cash_card": a.cash_card,
+                        "eligible": a.eligible,
+                    }
+                    for a in c.accounts
+                ],
+            }
+        )
+    return json_response({"total": len(sandbox.directory), "customers": out}, headers=NO_STORE)
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the control API."""
+    r = app.router
+    r.add_get("/_sandbox/health", health, name="health")
+    r.add_post("/_sandbox/reset", reset, name="reset")
+    r.add_get("/_sandbox/clock", get_clock, name="clock")
+    r.add_post("/_sandbox/clock", post_clock)
+    r.add_post("/_sandbox/calls", calls, name="calls")
+    r.add_get("/_sandbox/outbox", outbox, name="outbox")
+    r.add_get("/_sandbox/journal", journal, name="journal")
+    r.add_get("/_sandbox/coverage", coverage, name="coverage")
+    r.add_get("/_sandbox/scenarios", scenarios, name="scenarios")
+    r.add_put("/_sandbox/scenario", put_scenario, name="scenario")
+    r.add_get("/_sandbox/rules", get_rules, name="rules")
+    r.add_post("/_sandbox/rules", post_rule)
+    r.add_delete("/_sandbox/rules", delete_rules)
+    r.add_get("/_sandbox/customers", customers, name="customers")

@@ -1,0 +1,26 @@
+"""Network faults a rule can inject: delay, connection reset, malformed body."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from sandbox.scenario.model import Fault
+
+
+async def apply_fault(request: web.Request, fault: Fault | None) -> web.StreamResponse | None:
+    """Sleep for a delay (then carry on: None), or answer with the broken response."""
+    if fault is None:
+        return None
+    if fault.delay_ms:
+        await asyncio.sleep(fault.delay_ms / 1000)
+    if fault.reset:
+        if request.transport is not None:
+            request.transport.abort()
+        # The connection is gone; aiohttp discards whatever is returned.
+        return web.Response(status=499)
+    if fault.malformed:
+        truncated = b'{"error_code": "system_error", "error_message": "\xe8\xaa\xbf'
+        return web.Response(body=truncated, status=200, content_type="application/json")
+    return None

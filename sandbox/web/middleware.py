@@ -1,0 +1,140 @@
+"""Middlewares: security headers, no tracebacks ever, one journal line per request."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import orjson
+from aiohttp import web
+
+from sandbox.errors import CATALOG
+from sandbox.web.keys import CLIENT_ID, ERROR_CODE, REGISTRY, RULE, STEP
+from sandbox.web.redact import redacted_query
+
+log = logging.getLogger("sandbox.access")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'; default-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'self' 'unsafe-inline'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def wants_html(request: web.Request) -> bool:
+    """Screens and the authorize endpoint answer in HTML; everything else in JSON."""
+    path = request.path
+    return "/linkage/" in path or path.endswith("/oauth/auth") or path in ("/", "/docs")
+
+
+@web.middleware
+async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Frame, referrer and sniffing protection on every response."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    for name, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if wants_html(request):
+        response.headers.setdefault("Cache-Control", "no-store")
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
+
+
+def _error_page(status: int, code: str, reason: str) -> web.Response:
+    entry = CATALOG[code]
+    html = (
+        '<!doctype html><html lang="ja"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>エラー</title><link rel="stylesheet" href="/static/sandbox.css"></head>'
+        f'<body><main class="screen"><h1>エラー</h1><p class="error" role="alert">'
+        f'{entry.message}</p><p class="detail">{status} {reason}</p></main></body></html>'
+    )
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+def _error_response(request: web.Request, status: int, code: str, reason: str) -> web.Response:
+    if wants_html(request):
+        return _error_page(status, code, reason)
+    body = CATALOG[code].api_body() | {"detail": reason}
+    return web.Response(
+        body=orjson.dumps(body),
+        status=status,
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Routing errors get a proper body; an unexpected exception is logged, never shown."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status == 404 and exc.text and exc.text.startswith("404: Not Found"):
+            return _error_response(request, 404, "not_found", "no such path")
+        if exc.status == 405:
+            return _error_response(request, 405, "method_not_allowed", exc.reason)
+        if exc.status == 413:
+            return _error_response(request, 413, "invalid_parameter", "request body too large")
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        request[ERROR_CODE] = "system_error"
+        return _error_response(request, 500, "system_error", "internal error")
+
+
+@web.middleware
+async def journal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One JSON log line and one journal entry per request; secrets redacted."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        _record(request, status, started)
+
+
+def _record(request: web.Request, status: int, started: float) -> None:
+    if request.path.startswith(("/static/", "/_sandbox/health")):
+        return
+    bank = request.match_info.get("bank")
+    params = redacted_query(request.query)
+    entry = {
+        "bank": bank,
+        "method": request.method,
+        "path": request.path,
+        "status": status,
+        "ms": round((time.perf_counter() - started) * 1000, 2),
+        "client_id": request.get(CLIENT_ID),
+        "step": request.get(STEP),
+        "error_code": request.get(ERROR_CODE),
+        "rule": request.get(RULE),
+        "params": params,
+    }
+    if log.isEnabledFor(logging.INFO):
+        log.info(orjson.dumps(entry).decode())
+    sandbox = request.app[REGISTRY].get(bank) if bank else None
+    if sandbox is not None:
+        sandbox.journal.record(
+            at=sandbox.clock.now(),
+            method=request.method,
+            path=request.path,
+            status=status,
+            client_id=entry["client_id"],
+            step=entry["step"],
+            error_code=entry["error_code"],
+            rule=entry["rule"],
+            params=params,
+        )

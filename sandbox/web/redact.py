@@ -1,0 +1,31 @@
+"""Redaction of secrets (PINs, codes, tokens, client secrets) before anything is logged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+SECRET_KEYS = frozenset(
+    {
+        "pin",
+        "code",
+        "code_verifier",
+        "client_secret",
+        "access_token",
+        "refresh_token",
+        "token",
+        "password",
+        "csrf_token",
+        "authorization",
+        "cookie",
+    }
+)
+REDACTED = "[redacted]"
+
+
+def redacted_query(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Parameters with every secret value replaced; long values cut."""
+    items = params.items() if isinstance(params, Mapping) else params
+    out: dict[str, str] = {}
+    for key, value in items:
+        out[key] = REDACTED if key.lower() in SECRET_KEYS else value[:200]
+    return out

@@ -1,0 +1,109 @@
+"""Fixtures for web tests: a small scenario, an app and a customer driver."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from sandbox.driver import CustomerData, CustomerDriver
+from sandbox.scenario.loader import load_scenario_text
+from sandbox.settings import Settings
+from sandbox.state import Registry, Sandbox
+from sandbox.web.app import create_app
+
+SCENARIO = """
+name: web-tests
+description: Two customers and two clients, frozen on a Wednesday morning.
+bank:
+  code: "2011"
+  name: テスト信用組合
+  auth_phone_number: "0120-111-222"
+  branches:
+    - {code: "001", name: 本店}
+    - {code: "002", name: 前橋支店}
+clock:
+  start: "2026-11-25T10:00:00+09:00"
+  frozen: true
+clients:
+  - client_id: app-1
+    client_secret: secret-one-123
+    name: テスト家計簿
+    redirect_uris: ["https://app.example/callback"]
+  - client_id: pkce-app
+    client_secret: secret-two-456
+    redirect_uris: ["https://pkce.example/cb"]
+    pkce: required
+customers:
+  - id: taro
+    name_kanji: データ 太郎
+    name_kana: ﾃﾞｰﾀ ﾀﾛｳ
+    birth_date: "1980-01-01"
+    phone: "090-1234-5678"
+    email: taro@example.jp
+    accounts:
+      - {branch: "001", type: ordinary, number: "1234567", pin: "1234", balance: 500000}
+  - id: hanako
+    name_kanji: 山田 花子
+    name_kana: ﾔﾏﾀﾞ ﾊﾅｺ
+    birth_date: "1990-05-20"
+    phone: "027-123-4567"
+    email: hanako@example.jp
+    accounts:
+      - {branch: "002", type: savings, number: "7654321", pin: "0000", balance: 10000}
+      - {branch: "002", type: ordinary, number: "1111111", pin: "1111", balance: 1,
+         cash_card: false}
+      - {branch: "002", type: current, number: "2222222", pin: "2222", balance: 1}
+"""
+
+TARO = CustomerData(
+    branch_code="001",
+    account_number="1234567",
+    pin="1234",
+    name_kana="ﾃﾞｰﾀ ﾀﾛｳ",
+    birth_date="1980-01-01",
+    phone="09012345678",
+    email="taro@example.jp",
+)
+HANAKO = CustomerData(
+    branch_code="002",
+    account_number="7654321",
+    pin="0000",
+    name_kana="ﾔﾏﾀﾞ ﾊﾅｺ",
+    birth_date="1990-05-20",
+    phone="0271234567",
+    email="hanako@example.jp",
+    account_type="savings",
+)
+APP = {"client_id": "app-1", "redirect_uri": "https://app.example/callback", "state": "xyz-123"}
+BANK = "2011"
+
+MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+def make_sandbox(extra_yaml: str = "", **replace: str) -> Sandbox:
+    """The test scenario, optionally with text replaced or appended."""
+    text = SCENARIO
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    return Sandbox(load_scenario_text(text + extra_yaml, source="<test>"))
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return make_sandbox()
+
+
+@pytest.fixture
+async def client(aiohttp_client: MakeClient, sandbox: Sandbox) -> TestClient[Any, Any]:
+    registry = Registry()
+    registry.put(sandbox)
+    app = create_app(Settings(secret_key=b"k" * 32), registry=registry)
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+def driver(client: TestClient[Any, Any]) -> CustomerDriver:
+    return CustomerDriver(client, BANK)
