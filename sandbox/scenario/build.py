@@ -1,0 +1,67 @@
+"""Scenario -> domain objects: explicit customers plus the generated population."""
+
+from __future__ import annotations
+
+from sandbox.domain.bank import Account, Customer, TimeDeposit, normalize_phone
+from sandbox.domain.directory import Directory
+from sandbox.scenario.generate import AccountKey, GeneratedPopulation
+from sandbox.scenario.model import AccountModel, CustomerModel, Scenario, TimeDepositModel
+
+
+def build_directory(scenario: Scenario) -> Directory:
+    """All customers of the scenario's bank (generated ones are derived lazily)."""
+    customers = [to_customer(model, i) for i, model in enumerate(scenario.customers)]
+    population = build_population(scenario, customers)
+    return Directory(customers, population)
+
+
+def build_population(
+    scenario: Scenario, customers: list[Customer] | None = None
+) -> GeneratedPopulation | None:
+    """The scenario's generated customers, never colliding with the explicit accounts."""
+    if scenario.generate is None or scenario.generate.count == 0:
+        return None
+    if customers is None:
+        customers = [to_customer(model, i) for i, model in enumerate(scenario.customers)]
+    reserved: set[AccountKey] = {a.key for c in customers for a in c.accounts}
+    branches = [branch.code for branch in scenario.bank.branches]
+    return GeneratedPopulation(scenario.generate.count, scenario.generate.seed, branches, reserved)
+
+
+def to_customer(model: CustomerModel, index: int) -> Customer:
+    """One explicit customer; its id is the model's ``id`` or ``c{index + 1}``."""
+    return Customer(
+        customer_id=model.id if model.id is not None else f"c{index + 1}",
+        name_kanji=model.name_kanji,
+        name_kana=model.name_kana,
+        birth_date=model.birth_date,
+        phone=normalize_phone(model.phone),
+        email=model.email,
+        accounts=[to_account(account) for account in model.accounts],
+    )
+
+
+def to_account(model: AccountModel) -> Account:
+    """One account with its time deposits."""
+    return Account(
+        branch_code=model.branch,
+        account_type=model.type,
+        number=model.number,
+        pin=model.pin,
+        balance=model.balance,
+        cash_card=model.cash_card,
+        passbook_withdrawal=model.passbook_withdrawal,
+        time_deposits=tuple(to_time_deposit(deposit) for deposit in model.time_deposits),
+    )
+
+
+def to_time_deposit(model: TimeDepositModel) -> TimeDeposit:
+    """One time-deposit certificate."""
+    return TimeDeposit(
+        certificate_number=model.certificate_number,
+        deposit_date=model.deposit_date,
+        maturity_date=model.maturity_date,
+        principal=model.principal,
+        rate_percent=model.rate_percent,
+        kind=model.kind,
+    )

@@ -1,0 +1,130 @@
+"""The command line: validate, scenarios, schema (serve is covered by bench/startup.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sandbox.__main__ import main
+from sandbox.scenario.loader import schema_text
+from sandbox.settings import DEFAULT_HOST, DEFAULT_PORT, Settings, derive_secret
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT / "scenarios" / "default.yaml"
+BAD = """\
+bank:
+  code: 2011
+customers:
+  - name_kanji: 出田 太郎
+    name_kana: ﾃﾞｰﾀ ﾀﾛｳ
+    birth_date: 1980-13-45
+    phone: "090-1234-5678"
+    email: taro@example.jp
+    accounts:
+      - {branch: "001", number: "1234567", pin: 0123}
+"""
+
+
+def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(DEFAULT)]) == 0
+    assert capsys.readouterr().out == f"OK {DEFAULT} (1004 customers, 2 clients, 0 rules)\n"
+
+
+def test_validate_reports_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD, encoding="utf-8")
+    assert main(["validate", str(DEFAULT), str(bad)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"OK {DEFAULT} ")
+    assert lines[1:] == [
+        f'{bad}:2:9: bank.code: must be a quoted string, e.g. code: "2011"',
+        f"{bad}:6:17: customers[0].birth_date: expected a date YYYY-MM-DD, got '1980-13-45'"
+        " (month value is outside expected range of 1-12)",
+        f'{bad}:10:49: customers[0].accounts[0].pin: must be a quoted string, e.g. pin: "0123"',
+    ]
+
+
+def test_validate_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(tmp_path / "nope.yaml")]) == 1
+    assert "cannot read file" in capsys.readouterr().out
+
+
+def test_validate_as_a_module(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nname: y\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "sandbox", "validate", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == f"{bad}:2:1: name: duplicate key 'name' (YAML keeps only the last)\n"
+
+
+def test_scenarios_lists_bundled(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scenarios"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("default  Real time")
+
+
+def test_schema_to_stdout_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    assert capsys.readouterr().out == schema_text()
+    target = tmp_path / "schema.json"
+    assert main(["schema", "--output", str(target)]) == 0
+    assert json.loads(target.read_text(encoding="utf-8"))["type"] == "object"
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "serve" in capsys.readouterr().out
+
+
+def test_serve_refuses_an_invalid_scenario(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD, encoding="utf-8")
+    assert main(["serve", "--scenario", str(bad)]) == 1
+    assert "bank.code" in capsys.readouterr().err
+
+
+def test_settings_defaults() -> None:
+    settings = Settings.from_env({})
+    assert (settings.host, settings.port, settings.scenario_paths) == (
+        DEFAULT_HOST,
+        DEFAULT_PORT,
+        (),
+    )
+    assert len(settings.secret_key) == 32
+    assert settings.secret_key == Settings().secret_key  # one random key per process
+    assert "secret_key" not in repr(settings)
+
+
+def test_settings_from_env() -> None:
+    env = {
+        "SANDBOX_HOST": "0.0.0.0",
+        "SANDBOX_PORT": "9000",
+        "SANDBOX_SCENARIO": os.pathsep.join(["a.yaml", "b.yaml"]),
+        "SANDBOX_SECRET_KEY": "correct horse",
+        "SANDBOX_LOG_LEVEL": "debug",
+        "SANDBOX_ACCESS_LOG": "0",
+    }
+    settings = Settings.from_env(env)
+    assert settings.host == "0.0.0.0"
+    assert settings.port == 9000
+    assert settings.scenario_paths == (Path("a.yaml"), Path("b.yaml"))
+    assert settings.secret_key == derive_secret("correct horse")
+    assert settings.log_level == "DEBUG"
+    assert not settings.access_log
+
+
+def test_settings_bad_port() -> None:
+    with pytest.raises(ValueError, match="SANDBOX_PORT"):
+        Settings.from_env({"SANDBOX_PORT": "http"})
