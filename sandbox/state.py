@@ -132,7 +132,7 @@ def gate(
     endpoint: str | None = None,
 ) -> Verdict:
     """Service hours first, then scenario rules, for one step or endpoint."""
-    if step != "token" and sandbox.calendar.closed_window(now) is not None:
+    if sandbox.calendar.closed_window(now) is not None:
         return Verdict(error="off_hours", retry_after=sandbox.calendar.retry_after_seconds(now))
     effect = sandbox.rules.match(
         RuleContext(step=step, now=now, endpoint=endpoint, account=account, client_id=client_id)

@@ -9,7 +9,7 @@ from aiohttp import web
 from sandbox.scenario.model import Fault
 
 
-async def apply_fault(request: web.Request, fault: Fault | None) -> web.StreamResponse | None:
+async def apply_fault(request: web.Request, fault: Fault | None) -> web.Response | None:
     """Sleep for a delay (then carry on: None), or answer with the broken response."""
     if fault is None:
         return None
