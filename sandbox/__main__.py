@@ -74,9 +74,11 @@ def _serve(args: argparse.Namespace) -> int:
     settings = dataclasses.replace(settings, **overrides)
     if settings.scenario_paths and _report(settings.scenario_paths, sys.stderr, quiet=True):
         return 1
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from sandbox import logs
+
+    logs.configure(settings.log_level)
+    if not settings.access_log:
+        logging.getLogger("sandbox.access").setLevel(logging.WARNING)
     from aiohttp import web
 
     create_app = importlib.import_module("sandbox.web.app").create_app
@@ -85,7 +87,7 @@ def _serve(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+        access_log=None,  # the sandbox logs each request itself, as JSON, secrets redacted
         print=lambda text: print(text, flush=True),
     )
     return 0

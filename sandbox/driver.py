@@ -3,6 +3,8 @@
 Works with ``aiohttp.ClientSession(base_url=...)`` and with aiohttp's test client: anything
 with ``get``/``post`` coroutines taking ``allow_redirects``. It reads only what a person
 sees (the HTML), fills the forms and follows the redirects, then hands back the result.
+The session cookie matters: with ``ClientSession`` against an IP address such as 127.0.0.1,
+pass ``cookie_jar=aiohttp.CookieJar(unsafe=True)`` or aiohttp drops the cookie.
 """
 
 from __future__ import annotations

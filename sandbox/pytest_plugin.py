@@ -89,5 +89,7 @@ async def sandbox_server(sandbox_scenario: Scenario) -> AsyncIterator[RunningSan
 @pytest.fixture
 async def sandbox_customer(sandbox_server: RunningSandbox) -> AsyncIterator[CustomerDriver]:
     """A headless customer with its own cookie jar, talking to ``sandbox_server``."""
-    async with aiohttp.ClientSession(base_url=sandbox_server.url) as session:
+    # unsafe=True: aiohttp's default jar drops cookies set by an IP address like 127.0.0.1.
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(base_url=sandbox_server.url, cookie_jar=jar) as session:
         yield sandbox_server.driver(session)

@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from sandbox.errors import CATALOG
+from sandbox.logs import FIELDS
 from sandbox.web.keys import CLIENT_ID, ERROR_CODE, REGISTRY, RULE, STEP
 from sandbox.web.redact import redacted_query
 
@@ -124,7 +125,7 @@ def _record(request: web.Request, status: int, started: float) -> None:
         "params": params,
     }
     if log.isEnabledFor(logging.INFO):
-        log.info(orjson.dumps(entry).decode())
+        log.info("%s %s %s", request.method, request.path, status, extra={FIELDS: entry})
     sandbox = request.app[REGISTRY].get(bank) if bank else None
     if sandbox is not None:
         sandbox.journal.record(

@@ -1,0 +1,79 @@
+"""What a vendor's own contract tests look like against the sandbox (pytest plugin fixtures).
+
+Run with: pytest examples/   (the plugin is registered when the package is installed)
+"""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote_plus
+
+import aiohttp
+
+from sandbox.driver import CustomerData, CustomerDriver, Outcome, Page
+from sandbox.pytest_plugin import RunningSandbox
+
+# The documented customer of the embedded default scenario.
+TARO = CustomerData(
+    branch_code="001",
+    account_number="1234567",
+    pin="1234",
+    name_kana="ﾃﾞｰﾀ ﾀﾛｳ",
+    birth_date="1980-01-01",
+    phone="090-1234-5678",
+    email="taro@example.jp",
+)
+CLIENT = {
+    "client_id": "demo-app",
+    "redirect_uri": "http://127.0.0.1:8765/callback",
+    "state": "vendor-state-1",
+}
+SECRET = "demo-secret-please-change"
+
+
+def basic_auth(client_id: str, secret: str) -> str:
+    """HTTP Basic client authentication (RFC 6749 2.3.1: form-encode, then base64)."""
+    pair = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return "Basic " + base64.b64encode(pair).decode()
+
+
+async def test_link_exchange_and_read_balance(
+    sandbox_server: RunningSandbox, sandbox_customer: CustomerDriver
+) -> None:
+    """The app's whole happy path: linkage, code exchange, first data call."""
+    sandbox_server.state.clock.set(sandbox_server.state.clock.now().replace(hour=12))
+    outcome = await sandbox_customer.link(TARO, **CLIENT)
+    assert isinstance(outcome, Outcome), outcome
+    assert outcome.state == CLIENT["state"]
+    assert outcome.code is not None
+    bank = f"{sandbox_server.url}/parasol/v1/banks/{sandbox_server.bank}"
+    async with aiohttp.ClientSession() as http:
+        token = await http.post(
+            f"{bank}/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": outcome.code,
+                "redirect_uri": CLIENT["redirect_uri"],
+            },
+            headers={"Authorization": basic_auth(CLIENT["client_id"], SECRET)},
+        )
+        assert token.status == 200
+        access = (await token.json())["access_token"]
+        accounts = await http.get(f"{bank}/accounts", headers={"Authorization": f"Bearer {access}"})
+        assert accounts.status == 200
+        body = await accounts.json()
+        assert body["accounts"][0]["account_number"] == "1234567"
+
+
+async def test_my_app_shows_the_wrong_identity_message(
+    sandbox_server: RunningSandbox, sandbox_customer: CustomerDriver
+) -> None:
+    """The bank says 本人認証情報が誤っています… when the birth date is wrong."""
+    sandbox_server.state.clock.set(sandbox_server.state.clock.now().replace(hour=12))
+    wrong = CustomerData(**{**TARO.__dict__, "birth_date": "1980-01-02"})
+    page = await sandbox_customer.link(wrong, **CLIENT)
+    assert isinstance(page, Page)
+    assert page.error_code == "wrong_identity"
+    assert page.error_message == (
+        "本人認証情報が誤っています。本人認証項目をご確認のうえ、再度入力して下さい。"
+    )

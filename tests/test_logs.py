@@ -1,0 +1,39 @@
+"""Structured logs: JSON lines with Japanese readable and request fields merged."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sandbox.logs import FIELDS, JsonFormatter
+
+
+def _record(**extra: object) -> logging.LogRecord:
+    record = logging.LogRecord("sandbox.access", logging.INFO, __file__, 1, "GET %s", ("/x",), None)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    return record
+
+
+def test_line_is_json_with_fields_and_readable_japanese() -> None:
+    line = JsonFormatter().format(
+        _record(**{FIELDS: {"status": 200, "bank": "2011", "note": "本人認証"}})
+    )
+    data = json.loads(line)
+    assert data["message"] == "GET /x"
+    assert data["status"] == 200
+    assert data["logger"] == "sandbox.access"
+    assert "本人認証" in line  # not \\u-escaped
+    assert "\n" not in line
+
+
+def test_exception_is_one_line_with_traceback_field() -> None:
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    data = json.loads(JsonFormatter().format(record))
+    assert data["error"] == "RuntimeError: boom"
+    assert "Traceback" in data["traceback"]

@@ -1,0 +1,43 @@
+"""The README stays true: its two commands, the error catalog, the CI script."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sandbox.errors import CATALOG
+from sandbox.scenario.loader import bundled_scenarios
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _first_commands() -> list[str]:
+    block = re.search(r"```sh\n(.*?)```", README, re.S)
+    assert block is not None
+    return block.group(1).strip().splitlines()
+
+
+def test_readme_opens_with_serve_and_test_commands() -> None:
+    serve, test = _first_commands()
+    assert serve.endswith("pip install . && sandbox serve")
+    assert test.endswith("pip install -e '.[test]' && pytest")
+    assert README.index("```sh") < README.index("## ")
+
+
+def test_ci_runs_the_readme_test_install() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "pip install --quiet -e '.[test]'" in ci
+    assert "pytest" in ci
+
+
+def test_every_catalog_code_is_documented() -> None:
+    for code, entry in CATALOG.items():
+        assert f"`{code}`" in README, code
+        if entry.documented:
+            assert entry.message in README, code
+
+
+def test_every_bundled_scenario_is_named() -> None:
+    for name, _ in bundled_scenarios():
+        assert f"`{name}`" in README, name
