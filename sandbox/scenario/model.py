@@ -49,7 +49,7 @@ class Policy(_Model):
     refresh_token_ttl_seconds: int = Field(90 * 86400, ge=1)
     reauth_period_days: int = Field(90, ge=1, le=3650)
     statement_months: int = Field(3, ge=1, le=24)
-    max_statement_days: int = Field(92, ge=1, le=800)
+    max_statement_days: int = Field(93, ge=1, le=800)
     sandbox_call_button: bool = True
 
 
