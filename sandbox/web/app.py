@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
@@ -54,12 +52,6 @@ def create_app(
             samesite="Lax",
             path="/parasol/",
         ),
-    )
-    aiohttp_jinja2.setup(
-        app,
-        loader=jinja2.PackageLoader("sandbox.web", "templates"),
-        autoescape=jinja2.select_autoescape(default=True),
-        undefined=jinja2.StrictUndefined,
     )
     app.router.add_static("/static/", Path(__file__).parent / "static", name="static")
     # Imported here: the route modules import REGISTRY from this module.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
@@ -16,6 +15,7 @@ from sandbox.state import Sandbox, gate
 from sandbox.web.common import bank_sandbox, note_error
 from sandbox.web.faults import apply_fault
 from sandbox.web.keys import CLIENT_ID, RULE, STEP
+from sandbox.web.render import render_page
 
 BASE = "/parasol/v1/banks/{bank}"
 TITLES = {
@@ -26,6 +26,7 @@ TITLES = {
     Step.PIN: "キャッシュカード暗証番号認証",
     Step.CONSENT: "情報連携認可",
 }
+_ENDS_LINKAGE = frozenset({"locked_now", "locked", "pin_locked_now", "pin_locked"})
 SESSION_KEY = "linkages"
 MAX_LINKAGES_PER_SESSION = 8
 
@@ -52,7 +53,7 @@ def _page(
         "screen": template.removesuffix(".html"),
     }
     base.update(context)
-    response = aiohttp_jinja2.render_template(template, request, base, status=status)
+    response = render_page(template, base, status)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -341,9 +342,13 @@ def _served(
 ) -> web.Response:
     """Show a catalog error on the current screen (or the terminal page if it ended)."""
     entry = note_error(request, sandbox, code)
-    if entry.restart and linkage.step != Step.DONE:
+    # A rule-injected error must look like the real one: locks end the linkage,
+    # wrong_account sends the customer back to screen ① (as LinkageService does).
+    if (entry.restart or code in _ENDS_LINKAGE) and linkage.step != Step.DONE:
         linkage.error_code = code
         sandbox.linkage.abort(linkage, code)
+    elif code == "wrong_account" and linkage.step == Step.IDENTITY:
+        linkage.step = Step.ACCOUNT
     if linkage.step == Step.DONE:
         response = _terminal(request, sandbox, linkage)
         assert isinstance(response, web.Response)
