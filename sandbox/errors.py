@@ -32,6 +32,13 @@ class CatalogError:
         return {"error_code": self.code, "error_message": self.message}
 
 
+# A PIN lock stops API linkage only (FAQ); the PIN lock messages say so after the
+# documented text of table 3/4.
+PIN_LOCK_SCOPE = (
+    "なお、暗証番号の誤りによるお取扱いの停止はAPI連携認証のみで、"
+    "ATM等のお取引はご利用いただけます。"
+)
+
 _ENTRIES: tuple[CatalogError, ...] = (
     # Table 3/4: errors after 「次へ」 on screen ②.
     CatalogError(
@@ -130,7 +137,8 @@ _ENTRIES: tuple[CatalogError, ...] = (
     ),
     CatalogError(
         "pin_locked_now",
-        "お取扱いができなくなりました。詳しくは本サービスのお問合せ窓口へご照会下さい。",
+        "お取扱いができなくなりました。詳しくは本サービスのお問合せ窓口へご照会下さい。"
+        + PIN_LOCK_SCOPE,
         "pin",
         403,
         "access_denied",
@@ -138,7 +146,8 @@ _ENTRIES: tuple[CatalogError, ...] = (
     ),
     CatalogError(
         "pin_locked",
-        "ただ今お取扱いできません。詳しくは本サービスのお問合せ窓口へご照会下さい。",
+        "ただ今お取扱いできません。詳しくは本サービスのお問合せ窓口へご照会下さい。"
+        + PIN_LOCK_SCOPE,
         "pin",
         403,
         "access_denied",

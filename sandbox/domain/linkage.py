@@ -176,7 +176,7 @@ class LinkageService:
     ) -> FieldErrors:
         """Screen ②: fields, then account, lock and identity checks; on success on to ③.
 
-        Raises SandboxError with wrong_account, wrong_identity, locked_now or locked.
+        Raises SandboxError with wrong_account, wrong_identity, locked_now, locked or pin_locked.
         """
         self.expect(linkage, Step.IDENTITY)
         assert linkage.account_input is not None
@@ -203,8 +203,10 @@ class LinkageService:
             raise SandboxError("wrong_account")
         customer, account = found
         key = _linkage_key(account)
-        if sb.lockout.lock_state(key, now) is not None:
-            self._fail(linkage, "locked")
+        lock = sb.lockout.lock_state(key, now)
+        if lock is not None:
+            # A PIN lock says so: it stops API linkage only (FAQ).
+            self._fail(linkage, "pin_locked" if lock.kind == "pin" else "locked")
         if checked.birth_date != customer.birth_date or checked.phone != customer.phone:
             verdict = sb.lockout.record_failure("identity", key, now)
             if verdict == "counted":
