@@ -14,6 +14,14 @@ from sandbox.web.keys import CLIENT_ID, ERROR_CODE, REGISTRY
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+class Answer(Exception):
+    """Raised by a helper deep in a handler: send ``response`` as it is."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
 def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
@@ -40,16 +48,12 @@ def control_sandbox(request: web.Request) -> Sandbox:
         return registry.default()
     sandbox = registry.get(code)
     if sandbox is None:
-        raise web.HTTPNotFound(
-            body=orjson.dumps(
-                {
-                    "error": "unknown_bank",
-                    "message": f"no scenario is loaded for bank {code}",
-                    "banks": [s.bank_code for s in registry],
-                }
-            ),
-            content_type="application/json",
-        )
+        body = {
+            "error": "unknown_bank",
+            "message": f"no scenario is loaded for bank {code[:16]!r}",
+            "banks": [s.bank_code for s in registry],
+        }
+        raise Answer(json_response(body, 404, NO_STORE))
     return sandbox
 
 

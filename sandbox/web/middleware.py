@@ -11,6 +11,7 @@ from aiohttp import web
 
 from sandbox.errors import CATALOG
 from sandbox.logs import FIELDS
+from sandbox.web.common import Answer
 from sandbox.web.keys import CLIENT_ID, ERROR_CODE, REGISTRY, RULE, STEP
 from sandbox.web.redact import redacted_query
 
@@ -77,6 +78,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Routing errors get a proper body; an unexpected exception is logged, never shown."""
     try:
         return await handler(request)
+    except Answer as answer:
+        return answer.response
     except web.HTTPException as exc:
         if exc.status == 404 and exc.text and exc.text.startswith("404: Not Found"):
             return _error_response(request, 404, "not_found", "no such path")
