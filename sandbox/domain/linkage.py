@@ -19,7 +19,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sandbox.clock import jst_date
 from sandbox.domain.bank import Account, Customer
 from sandbox.domain.directory import account_ref
-from sandbox.domain.forms import AccountInput, FieldErrors, check_account, check_identity, check_pin
+from sandbox.domain.forms import (
+    ACCOUNT_FIELDS,
+    IDENTITY_FIELDS,
+    AccountInput,
+    FieldErrors,
+    check_account,
+    check_identity,
+    check_pin,
+)
 from sandbox.domain.outbox import completion_mail
 from sandbox.errors import SandboxError
 
@@ -157,9 +165,7 @@ class LinkageService:
         self.expect(linkage, Step.ACCOUNT)
         branches = [b.code for b in self._sandbox.scenario.bank.branches]
         checked, problems = check_account(form, branches)
-        linkage.values.update(
-            {k: form.get(k, "") for k in ("branch_code", "account_type", "account_number")}
-        )
+        linkage.values.update({k: form.get(k, "") for k in ACCOUNT_FIELDS})
         if checked is None:
             return problems
         linkage.account_input = checked
@@ -180,15 +186,7 @@ class LinkageService:
         """
         self.expect(linkage, Step.IDENTITY)
         assert linkage.account_input is not None
-        for name in (
-            "name_kana",
-            "birth_year",
-            "birth_month",
-            "birth_day",
-            "phone",
-            "email",
-            "email_confirm",
-        ):
+        for name in IDENTITY_FIELDS:
             linkage.values[name] = form.get(name, "")
         checked, problems = check_identity(form, jst_date(now))
         if checked is None:

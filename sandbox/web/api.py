@@ -18,9 +18,9 @@ from sandbox.domain.ledger import time_deposit_interest
 from sandbox.domain.oauth import BearerError, Grant
 from sandbox.errors import CATALOG, SandboxError
 from sandbox.state import Sandbox, gate
-from sandbox.web.common import NO_STORE, catalog_json, json_response
-from sandbox.web.faults import apply_fault
-from sandbox.web.keys import CLIENT_ID, REGISTRY, RULE, STEP
+from sandbox.web.common import NO_STORE, catalog_json, control_sandbox, json_response
+from sandbox.web.faults import enforce
+from sandbox.web.keys import CLIENT_ID, REGISTRY, STEP
 
 BASE = "/parasol/v1/banks/{bank}"
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*", re.ASCII)
@@ -54,10 +54,7 @@ def error_response(request: web.Request, error: ApiError) -> web.Response:
     """The catalog body of ``error`` (plus an English ``detail``), noted for coverage."""
     sandbox = request.app[REGISTRY].get(request.match_info.get("bank", ""))
     if sandbox is None and request.path.startswith("/_sandbox/"):
-        try:
-            sandbox = _control_sandbox(request)
-        except ApiError:
-            sandbox = None
+        sandbox = control_sandbox(request)
     return catalog_json(
         request, sandbox, error.code, error.detail or None, error.headers, error.retry_after
     )
@@ -157,9 +154,7 @@ async def _apply_rules(
         client_id=grant.client_id,
         endpoint=endpoint,
     )
-    if verdict.rule is not None:
-        request[RULE] = verdict.rule
-    broken = await apply_fault(request, verdict.fault)
+    broken = await enforce(request, verdict)
     if broken is not None:
         broken.headers.update(NO_STORE)
         return broken
@@ -310,19 +305,6 @@ async def list_term_deposits(request: web.Request) -> web.StreamResponse:
 # --- control: 移管 ---------------------------------------------------------------------
 
 
-def _control_sandbox(request: web.Request) -> Sandbox:
-    """The tenant of a control call: ``?bank=``, ``X-Sandbox-Bank`` or the default."""
-    registry = request.app[REGISTRY]
-    code = request.query.get("bank") or request.headers.get("X-Sandbox-Bank")
-    if not code:
-        return registry.default()
-    sandbox = registry.get(code)
-    if sandbox is None:
-        loaded = ", ".join(s.bank_code for s in registry)
-        raise ApiError("not_found", f"no scenario is loaded for bank {code[:8]!r} ({loaded})")
-    return sandbox
-
-
 def _find_for_transfer(sandbox: Sandbox, wanted: str) -> tuple[Customer, Account]:
     """The account named by ref or opaque id (explicit or linked accounts)."""
     key = views.parse_ref(wanted)
@@ -354,7 +336,7 @@ def _describe(bank_code: str, account: Account) -> dict[str, str]:
 @_guarded
 async def transfer_account(request: web.Request) -> web.StreamResponse:
     """POST /_sandbox/accounts/{account_id}/transfer: move an account to a new branch (移管)."""
-    sandbox = _control_sandbox(request)
+    sandbox = control_sandbox(request)
     raw = await request.read()
     try:
         body = orjson.loads(raw) if raw.strip() else {}

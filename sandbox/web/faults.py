@@ -7,6 +7,8 @@ import asyncio
 from aiohttp import web
 
 from sandbox.scenario.model import Fault
+from sandbox.state import Verdict
+from sandbox.web.keys import RULE
 
 
 async def apply_fault(request: web.Request, fault: Fault | None) -> web.Response | None:
@@ -24,3 +26,10 @@ async def apply_fault(request: web.Request, fault: Fault | None) -> web.Response
         truncated = b'{"error_code": "system_error", "error_message": "\xe8\xaa\xbf'
         return web.Response(body=truncated, status=200, content_type="application/json")
     return None
+
+
+async def enforce(request: web.Request, verdict: Verdict) -> web.Response | None:
+    """Note which rule fired and carry out its fault; a response means: send this instead."""
+    if verdict.rule is not None:
+        request[RULE] = verdict.rule
+    return await apply_fault(request, verdict.fault)

@@ -17,8 +17,8 @@ from sandbox.domain.oauth import Client, TokenError, duplicate_keys
 from sandbox.errors import CATALOG
 from sandbox.state import Sandbox, gate
 from sandbox.web.common import NO_STORE, bank_sandbox, json_response
-from sandbox.web.faults import apply_fault
-from sandbox.web.keys import CLIENT_ID, ERROR_CODE, RULE, STEP
+from sandbox.web.faults import enforce
+from sandbox.web.keys import CLIENT_ID, ERROR_CODE, STEP
 
 BANK_PATH = "/parasol/v1/banks/{bank}"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -217,9 +217,7 @@ def _basic_credentials(header: str) -> tuple[str, str]:
 async def _gate(request: web.Request, sandbox: Sandbox, client: Client) -> web.Response | None:
     """Off-hours and scenario rules on step ``token``; a response replaces the real one."""
     verdict = gate(sandbox, "token", sandbox.clock.now(), client_id=client.client_id)
-    if verdict.rule is not None:
-        request[RULE] = verdict.rule
-    broken = await apply_fault(request, verdict.fault)
+    broken = await enforce(request, verdict)
     if broken is not None:
         return broken
     if verdict.error is not None:

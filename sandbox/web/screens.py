@@ -13,8 +13,8 @@ from sandbox.domain.oauth import AuthorizeError
 from sandbox.errors import CATALOG, FIELD_REQUIRED, SandboxError
 from sandbox.state import Sandbox, gate
 from sandbox.web.common import bank_sandbox, note_error
-from sandbox.web.faults import apply_fault
-from sandbox.web.keys import CLIENT_ID, RULE, STEP
+from sandbox.web.faults import enforce
+from sandbox.web.keys import CLIENT_ID, STEP
 from sandbox.web.render import render_page
 
 BASE = "/parasol/v1/banks/{bank}"
@@ -96,9 +96,7 @@ async def authorize(request: web.Request) -> web.StreamResponse:
     request[CLIENT_ID] = auth.client_id
     now = sandbox.clock.now()
     verdict = gate(sandbox, "authorize", now, client_id=auth.client_id)
-    if verdict.rule is not None:
-        request[RULE] = verdict.rule
-    broken = await apply_fault(request, verdict.fault)
+    broken = await enforce(request, verdict)
     if broken is not None:
         return broken
     if verdict.error:
@@ -318,9 +316,7 @@ async def act(request: web.Request) -> web.StreamResponse:
         client_id=linkage.request.client_id,
         account=f"{entered.branch_code}-{entered.account_number}" if entered else None,
     )
-    if verdict.rule is not None:
-        request[RULE] = verdict.rule
-    broken = await apply_fault(request, verdict.fault)
+    broken = await enforce(request, verdict)
     if broken is not None:
         return broken
     if verdict.error:
