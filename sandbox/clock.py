@@ -19,8 +19,11 @@ def to_jst(moment: datetime) -> datetime:
 
 
 def parse_iso(text: str) -> datetime:
-    """Parse an ISO 8601 date-time; a value without offset is Japan time."""
-    return to_jst(datetime.fromisoformat(text))
+    """Parse an ISO 8601 date-time; a value without offset is Japan time (ValueError if bad)."""
+    try:
+        return to_jst(datetime.fromisoformat(text))
+    except OverflowError:
+        raise ValueError(f"date-time out of range: {text[:40]!r}") from None
 
 
 def next_midnight(moment: datetime) -> datetime:

@@ -100,11 +100,11 @@ def check_identity(
 
 
 def _birth_date(form: Mapping[str, str], today: date) -> date | None:
+    parts = [form.get(name, "") for name in ("birth_year", "birth_month", "birth_day")]
+    if not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts):
+        return None
     try:
-        year = int(form.get("birth_year", ""))
-        month = int(form.get("birth_month", ""))
-        day = int(form.get("birth_day", ""))
-        born = date(year, month, day)
+        born = date(*(int(p) for p in parts))
     except ValueError:
         return None
     return born if date(1900, 1, 1) <= born <= today else None

@@ -89,7 +89,7 @@ def _linkage_key(account: Account) -> tuple[str, str]:
 class LinkageService:
     """Runs linkages for one bank."""
 
-    def __init__(self, sandbox: Sandbox, limit: int = 100_000) -> None:
+    def __init__(self, sandbox: Sandbox, limit: int = 10_000) -> None:
         self._sandbox = sandbox
         self._lock = threading.Lock()
         self._linkages: dict[str, Linkage] = {}
@@ -145,12 +145,16 @@ class LinkageService:
         return len(self._linkages)
 
     def _evict(self, now: datetime) -> None:
-        if len(self._linkages) < self._limit:
-            return
-        for lid in [k for k, v in self._linkages.items() if now >= v.expires_at]:
-            del self._linkages[lid]
-        while len(self._linkages) >= self._limit:
-            del self._linkages[next(iter(self._linkages))]
+        """Drop timed-out linkages from the oldest end; past the limit, the oldest at all.
+
+        The dict keeps creation order (a rotated linkage moves to the end), so the scan stops
+        at the first live one: amortised O(1) per start.
+        """
+        while self._linkages:
+            oldest = next(iter(self._linkages.values()))
+            if now < oldest.expires_at and len(self._linkages) < self._limit:
+                return
+            del self._linkages[oldest.linkage_id]
 
     # Steps -----------------------------------------------------------------
 
@@ -237,6 +241,8 @@ class LinkageService:
         result = self._sandbox.phone.record_call(
             customer.phone, self._sandbox.scenario.bank.auth_phone_number, now
         )
+        if result.verified:
+            linkage.waiting_for_call = False
         return result.outcome
 
     def confirm_phone(self, linkage: Linkage, now: datetime) -> bool:
@@ -301,7 +307,9 @@ class LinkageService:
             client_id=linkage.request.client_id,
             now=now,
         )
-        return self._finish(linkage, {"code": code, "state": linkage.request.state})
+        url = self._finish(linkage, {"code": code, "state": linkage.request.state})
+        linkage.outcome_url = None  # the code goes out once; the linkage does not keep it
+        return url
 
     def abort(self, linkage: Linkage, description: str = "the customer aborted the linkage") -> str:
         """中止する (or a terminal error acknowledged): back to the app with access_denied."""

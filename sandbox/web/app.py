@@ -37,7 +37,8 @@ def create_app(
     """The sandbox web application for ``settings`` (scenarios loaded from its paths)."""
     settings = settings or Settings()
     app = web.Application(
-        middlewares=[security_middleware, error_middleware, journal_middleware],
+        # journal outside error: the journal records what the error middleware answered.
+        middlewares=[security_middleware, journal_middleware, error_middleware],
         client_max_size=2 * 1024 * 1024,
     )
     app[SETTINGS] = settings

@@ -14,6 +14,7 @@ from sandbox.logs import FIELDS
 from sandbox.web.common import Answer
 from sandbox.web.keys import CLIENT_ID, ERROR_CODE, REGISTRY, RULE, STEP
 from sandbox.web.redact import redacted_query
+from sandbox.web.render import render_page
 
 log = logging.getLogger("sandbox.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -49,27 +50,32 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
     return response
 
 
-def _error_page(status: int, code: str, reason: str) -> web.Response:
+def _error_response(
+    request: web.Request, status: int, code: str, reason: str, allow: str | None = None
+) -> web.Response:
     entry = CATALOG[code]
-    html = (
-        '<!doctype html><html lang="ja"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>エラー</title><link rel="stylesheet" href="/static/sandbox.css"></head>'
-        f'<body><main class="screen"><h1>エラー</h1><p class="error" role="alert">'
-        f'{entry.message}</p><p class="detail">{status} {reason}</p></main></body></html>'
-    )
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-
-
-def _error_response(request: web.Request, status: int, code: str, reason: str) -> web.Response:
+    headers = {"Cache-Control": "no-store"}
+    if allow:
+        headers["Allow"] = allow
     if wants_html(request):
-        return _error_page(status, code, reason)
-    body = CATALOG[code].api_body() | {"detail": reason}
+        page = render_page(
+            "error_page.html",
+            {
+                "title": "エラー",
+                "screen": "error_page",
+                "bank_name": "金融機関API サンドボックス",
+                "bank_code": request.match_info.get("bank", ""),
+                "error_message": entry.message,
+                "error_code": code,
+                "detail": f"{status} {reason}",
+            },
+            status,
+        )
+        page.headers.update(headers)
+        return page
+    body = entry.api_body() | {"detail": reason}
     return web.Response(
-        body=orjson.dumps(body),
-        status=status,
-        content_type="application/json",
-        headers={"Cache-Control": "no-store"},
+        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
     )
 
 
@@ -84,9 +90,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status == 404 and exc.text and exc.text.startswith("404: Not Found"):
             return _error_response(request, 404, "not_found", "no such path")
         if exc.status == 405:
-            return _error_response(request, 405, "method_not_allowed", exc.reason)
+            return _error_response(
+                request, 405, "method_not_allowed", exc.reason, exc.headers.get("Allow")
+            )
         if exc.status == 413:
-            return _error_response(request, 413, "invalid_parameter", "request body too large")
+            code = "invalid_form" if wants_html(request) else "invalid_parameter"
+            return _error_response(request, 413, code, "request body too large")
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)

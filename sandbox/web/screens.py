@@ -28,6 +28,7 @@ TITLES = {
 }
 _ENDS_LINKAGE = frozenset({"locked_now", "locked", "pin_locked_now", "pin_locked"})
 SESSION_KEY = "linkages"
+MAX_FIELD = 256  # characters of one form field kept (the longest real one is an e-mail)
 MAX_LINKAGES_PER_SESSION = 8
 
 
@@ -180,14 +181,13 @@ async def _load(request: web.Request) -> tuple[Sandbox, Linkage] | web.Response:
     if sandbox is None:
         return error_page(request, None, "not_found", "unknown bank code", 404)
     linkage_id = request.match_info["linkage"]
+    # Ownership first: another session's linkage looks exactly like an unknown one.
+    if not await _owned(request, linkage_id):
+        return error_page(request, sandbox, "session_expired", "unknown or expired linkage")
     try:
         linkage = sandbox.linkage.get(linkage_id, sandbox.clock.now())
     except SandboxError as exc:
         return error_page(request, sandbox, exc.code, "unknown or expired linkage")
-    if not await _owned(request, linkage_id):
-        return error_page(
-            request, sandbox, "invalid_form", "this linkage belongs to another session"
-        )
     request[CLIENT_ID] = linkage.request.client_id
     return sandbox, linkage
 
@@ -277,8 +277,11 @@ async def finish(request: web.Request) -> web.StreamResponse:
     if isinstance(loaded, web.Response):
         return loaded
     sandbox, linkage = loaded
-    if linkage.step != Step.DONE or linkage.outcome_url is None:
+    if linkage.step != Step.DONE:
         return _redirect(screen_url(sandbox, linkage, linkage.step))
+    if linkage.outcome_url is None:
+        # Finished with a code: it went out once and is never sent again.
+        return error_page(request, sandbox, "session_expired", "this linkage has finished")
     return _redirect(linkage.outcome_url)
 
 
@@ -288,7 +291,11 @@ async def act(request: web.Request) -> web.StreamResponse:
     if isinstance(loaded, web.Response):
         return loaded
     sandbox, linkage = loaded
-    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    try:
+        posted = await request.post()
+    except (UnicodeDecodeError, ValueError):
+        return error_page(request, sandbox, "invalid_form", "the form is not valid UTF-8", 400)
+    form = {k: v[:MAX_FIELD] for k, v in posted.items() if isinstance(v, str)}
     wanted = request.match_info["screen"]
     request[STEP] = wanted
     try:

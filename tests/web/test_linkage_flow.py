@@ -467,7 +467,14 @@ async def test_linkage_of_another_session_is_refused(
     assert driver.page is not None
     client.session.cookie_jar.clear()
     response = await client.get(driver.page.url)
-    assert response.status == 403
+    # Exactly what an unknown id gets: nothing tells the other session the linkage exists.
+    assert response.status == 400
+    assert errors.CATALOG["session_expired"].message in await response.text()
+    unknown = await client.get(driver.page.url.replace("/linkage/", "/linkage/x"))
+    assert unknown.status == 400
+    assert (await unknown.text()).count("session_expired") == (await response.text()).count(
+        "session_expired"
+    )
 
 
 async def test_finished_linkage_accepts_nothing(client: Client, driver: CustomerDriver) -> None:

@@ -1,0 +1,120 @@
+"""Edges found in review: resent codes, broken forms, odd numbers, oversized bodies."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from sandbox import errors
+from sandbox.driver import CustomerDriver, Outcome, Page
+from sandbox.state import Sandbox
+from tests.web.conftest import APP, TARO
+from tests.web.test_linkage_flow import _to_confirm, _to_identity, _to_pin
+
+Client = TestClient[Any, Any]
+
+
+async def test_finish_after_consent_never_sends_the_code_again(
+    client: Client, driver: CustomerDriver
+) -> None:
+    await _to_pin(client, driver)
+    await driver.enter_pin(TARO.pin)
+    consent = driver.page
+    assert consent is not None
+    assert consent.action is not None
+    outcome = await driver.approve()
+    assert isinstance(outcome, Outcome)
+    assert outcome.code is not None
+    finish = consent.action.replace("/consent", "/finish")
+    response = await client.get(finish, allow_redirects=False)
+    assert response.status == 400
+    assert "Location" not in response.headers
+    assert outcome.code not in await response.text()
+
+
+async def test_non_utf8_form_is_a_400_page_not_a_crash(
+    client: Client, driver: CustomerDriver
+) -> None:
+    await driver.authorize(**APP)
+    page = driver.page
+    assert page is not None
+    assert page.action is not None
+    body = f"csrf_token={page.csrf_token}&account_number=\xff".encode("latin-1")
+    response = await client.post(
+        page.action, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status == 400
+    assert errors.CATALOG["invalid_form"].message in await response.text()
+
+
+async def test_absurd_or_full_width_birth_year_is_a_field_error(driver: CustomerDriver) -> None:
+    for year in ("99999999999999999999", "１９８０"):
+        await _to_identity(driver)
+        page = await driver.submit(
+            next="1",
+            name_kana="ﾃﾞｰﾀ ﾀﾛｳ",
+            birth_year=year,
+            birth_month="01",
+            birth_day="01",
+            phone=TARO.phone,
+            email=TARO.email,
+            email_confirm=TARO.email,
+        )
+        assert isinstance(page, Page)
+        assert page.status == 400, year
+        assert page.field_errors["birth_day"] == errors.DATE_INVALID
+
+
+async def test_call_button_clears_the_waiting_notice(driver: CustomerDriver) -> None:
+    await _to_confirm(driver)
+    page = await driver.confirm()
+    assert isinstance(page, Page)
+    assert page.waiting
+    page = await driver.press_call_button()
+    assert isinstance(page, Page)
+    assert not page.waiting
+    assert "模擬" in page.html
+
+
+async def test_oversized_screen_post_is_a_japanese_page(
+    client: Client, driver: CustomerDriver
+) -> None:
+    await driver.authorize(**APP)
+    assert driver.page is not None
+    assert driver.page.action is not None
+    body = io.BytesIO(b"account_number=" + b"1" * 3_000_000)
+    response = await client.post(
+        driver.page.action,
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status == 413
+    assert "text/html" in response.headers["Content-Type"]
+    assert errors.CATALOG["invalid_form"].message in await response.text()
+
+
+async def test_wrong_method_says_which_are_allowed(client: Client) -> None:
+    response = await client.delete("/parasol/v1/banks/2011/oauth/auth")
+    assert response.status == 405
+    assert "GET" in response.headers["Allow"]
+    assert "text/html" in response.headers["Content-Type"]
+
+
+async def test_linkages_do_not_pile_up_under_a_frozen_clock(sandbox: Sandbox) -> None:
+    from sandbox.domain.linkage import LinkageService
+
+    service = LinkageService(sandbox, limit=50)
+    request = sandbox.oauth.validate_authorize(
+        {
+            "response_type": "code",
+            "client_id": "app-1",
+            "redirect_uri": "https://app.example/callback",
+        }
+    )
+    now = sandbox.clock.now()
+    ids = [service.start(request, now).linkage_id for _ in range(120)]
+    assert len(service) == 50
+    # The newest are the ones kept.
+    assert service.get(ids[-1], now).linkage_id == ids[-1]
