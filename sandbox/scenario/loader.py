@@ -18,7 +18,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from sandbox.scenario.model import Loc, Scenario, consistency_problems, json_schema
+from sandbox.scenario.consistency import consistency_problems
+from sandbox.scenario.model import Loc, Scenario, json_schema
 
 _DROPPED_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool"}
 PACKAGE_SCENARIOS = "scenarios"
@@ -164,14 +165,26 @@ def load_scenario_text(text: str, source: str = "<string>") -> Scenario:
         line, column = positions.values.get((), (1, 1))
         problems.append(Problem(source, line, column, "", "a scenario must be a YAML mapping"))
         raise ScenarioError(problems)
+    if not data:
+        problems.append(
+            Problem(
+                source,
+                1,
+                1,
+                "",
+                "the scenario is empty: give at least bank, clients and "
+                "customers (or generate); see scenarios/default.yaml",
+            )
+        )
+        raise ScenarioError(problems)
+    for loc, message in consistency_problems(data):
+        line, column = _position(loc, positions, key=False)
+        problems.append(Problem(source, line, column, _dotted(loc), message))
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         problems += _pydantic_problems(exc.errors(), data, positions, source)
         raise ScenarioError(problems) from None
-    for loc, message in consistency_problems(scenario):
-        line, column = _position(loc, positions, key=False)
-        problems.append(Problem(source, line, column, _dotted(loc), message))
     if problems:
         raise ScenarioError(problems)
     return scenario

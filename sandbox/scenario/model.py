@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
@@ -70,15 +71,6 @@ class BankModel(_Model):
 
     _phone = field_validator("auth_phone_number")(_check_phone)
 
-    @model_validator(mode="after")
-    def _unique_branches(self) -> BankModel:
-        seen: set[str] = set()
-        for branch in self.branches:
-            if branch.code in seen:
-                raise ValueError(f"branch code {branch.code} is listed twice")
-            seen.add(branch.code)
-        return self
-
 
 class ClockModel(_Model):
     start: datetime | None = None
@@ -112,6 +104,20 @@ class ClientModel(_Model):
     redirect_uris: list[StrictStr] = Field(min_length=1)
     pkce: Literal["required", "optional"] = "optional"
     scopes: list[StrictStr] = Field(default_factory=lambda: ["accounts"])
+
+    @field_validator("redirect_uris")
+    @classmethod
+    def _absolute_uris(cls, uris: list[str]) -> list[str]:
+        """RFC 6749 §3.1.2: absolute, no fragment; no user info (RFC 8252 app schemes allowed)."""
+        for uri in uris:
+            parts = urlsplit(uri)
+            if not parts.scheme or (parts.scheme in ("http", "https") and not parts.netloc):
+                raise ValueError(f"{uri!r} is not an absolute URI (e.g. https://app.example/cb)")
+            if parts.fragment or "#" in uri:
+                raise ValueError(f"{uri!r} has a fragment; redirect URIs must not")
+            if "@" in parts.netloc:
+                raise ValueError(f"{uri!r} has user info; redirect URIs must not")
+        return uris
 
 
 class TimeDepositModel(_Model):
@@ -171,6 +177,12 @@ class When(_Model):
     before: datetime | None = None
     probability: float | None = Field(None, gt=0, le=1)
 
+    @model_validator(mode="after")
+    def _window(self) -> When:
+        if self.after is not None and self.before is not None and self.before <= self.after:
+            raise ValueError("before must be later than after")
+        return self
+
 
 class Fault(_Model):
     delay_ms: int | None = Field(None, ge=0, le=60000)
@@ -217,70 +229,6 @@ class Scenario(_Model):
 
 
 Loc = tuple[str | int, ...]
-
-
-def consistency_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
-    """Cross-field problems a field validator cannot see, each with its field path."""
-    problems: list[tuple[Loc, str]] = []
-    branches = {b.code for b in scenario.bank.branches}
-    seen_accounts: dict[tuple[str, str, str], Loc] = {}
-    seen_ids: dict[str, int] = {}
-    for ci, customer in enumerate(scenario.customers):
-        if customer.id is not None:
-            if customer.id in seen_ids:
-                problems.append(
-                    (
-                        ("customers", ci, "id"),
-                        f"customer id {customer.id!r} is already used by "
-                        f"customers[{seen_ids[customer.id]}]",
-                    )
-                )
-            seen_ids.setdefault(customer.id, ci)
-        for ai, account in enumerate(customer.accounts):
-            where: Loc = ("customers", ci, "accounts", ai)
-            if account.branch not in branches:
-                problems.append(
-                    (
-                        (*where, "branch"),
-                        f"branch {account.branch} is not one of bank.branches {sorted(branches)}",
-                    )
-                )
-            key = (account.branch, account.type.value, account.number)
-            if key in seen_accounts:
-                first = seen_accounts[key]
-                problems.append(
-                    (
-                        (*where, "number"),
-                        f"duplicate account {account.branch}-{account.type.value}-{account.number}"
-                        f" (already at {_dotted(first)})",
-                    )
-                )
-            else:
-                seen_accounts[key] = where
-    client_ids: dict[str, int] = {}
-    for i, client in enumerate(scenario.clients):
-        if client.client_id in client_ids:
-            problems.append(
-                (
-                    ("clients", i, "client_id"),
-                    f"client_id {client.client_id!r} is already used by "
-                    f"clients[{client_ids[client.client_id]}]",
-                )
-            )
-        client_ids.setdefault(client.client_id, i)
-    for i, rule in enumerate(scenario.rules):
-        if rule.when.client is not None and rule.when.client not in client_ids:
-            problems.append(
-                (("rules", i, "when", "client"), f"unknown client {rule.when.client!r}")
-            )
-    return problems
-
-
-def _dotted(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
 
 
 def json_schema() -> dict[str, Any]:

@@ -275,8 +275,12 @@ clients:
     assert [c.client_id for c in scenario.clients] == ["a", "b"]
 
 
-def test_empty_file_is_the_defaults() -> None:
-    assert load_scenario_text("").bank.code == "2011"
+def test_empty_file_is_refused() -> None:
+    # An empty PUT /_sandbox/scenario must not replace a bank with one that has nobody in it.
+    for text in ("", "# only a comment\n", "{}\n"):
+        problem = only_problem(text)
+        assert (problem.line, problem.column) == (1, 1)
+        assert "empty" in problem.message
 
 
 def test_not_a_mapping() -> None:
@@ -295,3 +299,92 @@ def test_load_scenario_from_file(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="cannot read file"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+MIXED = """\
+bank:
+  code: "2011"
+  branches:
+    - {code: "001", name: a}
+    - {code: "001", name: b}
+clients:
+  - {client_id: x, client_secret: "12345678", redirect_uris: ["https://a.example/cb"]}
+customers:
+  - id: c1
+    name_kanji: 太郎
+    name_kana: ﾀﾛｳ
+    birth_date: "1980-13-01"
+    phone: "090-1234-5678"
+    email: a@example.jp
+    accounts:
+      - {branch: "001", number: "1234567", pin: 1234}
+      - {branch: "009", number: "1234567", pin: "1234"}
+  - id: c1
+    name_kanji: 花子
+    name_kana: ﾊﾅｺ
+    birth_date: "1980-01-01"
+    phone: "090-1234-5678"
+    email: b@example.jp
+    accounts:
+      - {branch: "001", number: "1234567", pin: "1234"}
+rules:
+  - {on: identity, when: {client: nobody}, error: congestion}
+"""
+
+
+def test_type_errors_and_cross_field_problems_come_in_one_pass() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario_text(MIXED, source="mixed.yaml")
+    found = {(p.line, p.field) for p in caught.value.problems}
+    assert found == {
+        (5, "bank.branches[1].code"),
+        (12, "customers[0].birth_date"),
+        (16, "customers[0].accounts[0].pin"),
+        (17, "customers[0].accounts[1].branch"),
+        (18, "customers[1].id"),
+        (25, "customers[1].accounts[0].number"),
+        (27, "rules[0].when.client"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("uri", "needle"),
+    [
+        ("/callback", "absolute"),
+        ("https://app.example/cb#frag", "fragment"),
+        ("https://user@app.example/cb", "user info"),
+        ("https:///cb", "absolute"),
+    ],
+)
+def test_redirect_uris_must_be_absolute_without_fragment_or_userinfo(uri: str, needle: str) -> None:
+    text = f"""\
+clients:
+  - client_id: a
+    client_secret: "12345678"
+    redirect_uris: ["{uri}"]
+"""
+    problem = only_problem(text)
+    assert problem.line == 4
+    assert problem.field.startswith("clients[0].redirect_uris")
+    assert needle in problem.message
+
+
+def test_app_scheme_redirect_uri_is_allowed() -> None:
+    text = """\
+clients:
+  - client_id: a
+    client_secret: "12345678"
+    redirect_uris: ["com.example.budget:/oauth/cb", "http://127.0.0.1:8765/cb"]
+"""
+    assert load_scenario_text(text).clients[0].redirect_uris[0] == "com.example.budget:/oauth/cb"
+
+
+def test_rule_window_must_be_ordered() -> None:
+    text = """\
+rules:
+  - on: identity
+    when: {after: "2026-11-25T11:00:00+09:00", before: "2026-11-25T10:00:00+09:00"}
+    error: congestion
+"""
+    problem = only_problem(text)
+    assert "before must be later than after" in problem.message
