@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from sandbox import __version__
-from sandbox.clock import parse_iso
+from sandbox.clock import JST, parse_iso
 from sandbox.scenario.loader import ScenarioError, bundled_scenarios, load_scenario_text
 from sandbox.scenario.model import RuleModel
 from sandbox.state import Sandbox
@@ -83,6 +84,13 @@ def _clock_state(sandbox: Sandbox) -> dict[str, Any]:
     }
 
 
+# Japan time has been +09:00 since 1888 (before that zoneinfo gives local mean time, which is
+# no valid RFC 3339 offset); the far future would overflow datetime when advanced.
+_CLOCK_MIN = datetime(1970, 1, 1, tzinfo=JST)
+_CLOCK_MAX = datetime(3000, 1, 1, tzinfo=JST)
+_CLOCK_RANGE = "the clock must stay between 1970-01-01 and 2999-12-31 (Japan time)"
+
+
 async def get_clock(request: web.Request) -> web.Response:
     return json_response(_clock_state(control_sandbox(request)), headers=NO_STORE)
 
@@ -111,7 +119,8 @@ async def post_clock(request: web.Request) -> web.Response:
             moment = parse_iso(body["set"])
         except ValueError:
             return _bad("set must be an ISO 8601 date-time string, e.g. 2026-12-01T09:00:00+09:00")
-        sandbox.clock.set(moment)
+        if not _CLOCK_MIN <= moment < _CLOCK_MAX:
+            return _bad(_CLOCK_RANGE)
     if "advance_seconds" in body:
         seconds = body["advance_seconds"]
         if (
@@ -120,7 +129,12 @@ async def post_clock(request: web.Request) -> web.Response:
             or abs(seconds) > 3.2e9
         ):
             return _bad("advance_seconds must be a number of seconds (may be negative)")
-        sandbox.clock.advance(float(seconds))
+        if not _CLOCK_MIN <= sandbox.clock.now() + timedelta(seconds=seconds) < _CLOCK_MAX:
+            return _bad(_CLOCK_RANGE)
+    if "set" in body:
+        sandbox.clock.set(moment)
+    if "advance_seconds" in body:
+        sandbox.clock.advance(float(body["advance_seconds"]))
     if frozen is not None:
         sandbox.clock.freeze(frozen)
     return json_response(_clock_state(sandbox), headers=NO_STORE)
