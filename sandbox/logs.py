@@ -7,6 +7,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.redact import redact_text
+
 FIELDS = "fields"
 
 
@@ -18,13 +20,13 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact_text(record.getMessage()),
         }
         fields = getattr(record, FIELDS, None)
         if isinstance(fields, dict):
             out.update(fields)
         if record.exc_info:
-            trace = self.formatException(record.exc_info)
+            trace = redact_text(self.formatException(record.exc_info))
             out["error"] = trace.splitlines()[-1]
             out["traceback"] = trace
         return json.dumps(out, ensure_ascii=False, default=str)

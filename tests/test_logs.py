@@ -37,3 +37,21 @@ def test_exception_is_one_line_with_traceback_field() -> None:
     data = json.loads(JsonFormatter().format(record))
     assert data["error"] == "RuntimeError: boom"
     assert "Traceback" in data["traceback"]
+
+
+def test_secrets_in_free_text_are_masked() -> None:
+    record = logging.LogRecord(
+        "aiohttp.server",
+        logging.ERROR,
+        __file__,
+        1,
+        "Error handling request b'GET /oauth/auth?code=SECRET123&state=ok&pin=1234 HTTP/1.1' "
+        "Authorization: Bearer abc.DEF-123",
+        (),
+        None,
+    )
+    data = json.loads(JsonFormatter().format(record))
+    assert "SECRET123" not in data["message"]
+    assert "1234" not in data["message"]
+    assert "abc.DEF-123" not in data["message"]
+    assert "state=ok" in data["message"]

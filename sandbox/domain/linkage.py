@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, NoReturn
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 from sandbox.clock import jst_date
 from sandbox.domain.bank import Account, Customer
@@ -74,11 +74,13 @@ class StepError(Exception):
 
 
 def redirect_url(redirect_uri: str, params: Mapping[str, str | None]) -> str:
-    """``redirect_uri`` with ``params`` added to its query (keeps what it had)."""
-    parts = urlsplit(redirect_uri)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    query += [(k, v) for k, v in params.items() if v is not None]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    """``redirect_uri`` exactly as registered, with ``params`` appended to its query."""
+    extra = urlencode([(k, v) for k, v in params.items() if v is not None])
+    if not extra:
+        return redirect_uri
+    if redirect_uri.endswith(("?", "&")):
+        return redirect_uri + extra
+    return redirect_uri + ("&" if urlsplit(redirect_uri).query else "?") + extra
 
 
 def _linkage_key(account: Account) -> tuple[str, str]:

@@ -484,17 +484,20 @@ class AuthorizationServer:
                 if not self._usable(record, state, now):
                     break
                 grant = state.grant
-                return {
+                described: dict[str, object] = {
                     "active": True,
                     "scope": grant.scope,
                     "client_id": grant.client_id,
-                    "token_type": token_type,
                     "exp": int(record.expires_at.timestamp()),
                     "iat": int(record.issued_at.timestamp()),
                     "sub": grant.customer_id,
                     "accounts": list(grant.account_refs),
                     "auth_time": int(grant.auth_time.timestamp()),
                 }
+                if token_type == TOKEN_TYPE:
+                    # RFC 7662 token_type is the access token's type; a refresh token has none.
+                    described["token_type"] = TOKEN_TYPE
+                return described
         return {"active": False}
 
     @staticmethod

@@ -11,9 +11,9 @@ from aiohttp import web
 
 from sandbox.errors import CATALOG
 from sandbox.logs import FIELDS
+from sandbox.redact import redacted_query
 from sandbox.web.common import Answer
 from sandbox.web.keys import CLIENT_ID, ERROR_CODE, REGISTRY, RULE, STEP
-from sandbox.web.redact import redacted_query
 from sandbox.web.render import render_page
 
 log = logging.getLogger("sandbox.access")

@@ -236,7 +236,11 @@ def _catalog_error(
     retry = wait if wait is not None else entry.retry_after
     if retry is not None and entry.http_status in (429, 503):
         headers["Retry-After"] = str(retry)
-    body = {"error": entry.oauth_error, "error_description": entry.message}
+    if entry.http_status == 401:
+        headers["WWW-Authenticate"] = _basic_challenge(request)
+    # error_description stays ASCII (RFC 6749 5.2): the stable code; the Japanese text
+    # goes in the catalog's own fields, as on the data API.
+    body = {"error": entry.oauth_error, "error_description": entry.code, **entry.api_body()}
     return json_response(body, entry.http_status, headers)
 
 
@@ -244,11 +248,16 @@ def _error(request: web.Request, exc: TokenError) -> web.Response:
     """RFC 6749 5.2 error body, with WWW-Authenticate after a failed Basic attempt."""
     _note(request, ERROR_CODE, exc.error)
     headers = dict(NO_STORE)
-    if isinstance(exc, _BasicAuthError):
-        bank = request.match_info.get("bank", "")
-        headers["WWW-Authenticate"] = f'Basic realm="parasol/v1/banks/{bank}", charset="UTF-8"'
+    if isinstance(exc, _BasicAuthError) or exc.status == 401:
+        headers["WWW-Authenticate"] = _basic_challenge(request)
     body = {"error": exc.error, "error_description": exc.description}
     return json_response(body, exc.status, headers)
+
+
+def _basic_challenge(request: web.Request) -> str:
+    """The challenge every 401 carries (RFC 7235 4.1)."""
+    bank = request.match_info.get("bank", "")[:8]
+    return f'Basic realm="parasol/v1/banks/{bank}", charset="UTF-8"'
 
 
 def _note(request: web.Request, key: web.RequestKey[str], value: str) -> None:

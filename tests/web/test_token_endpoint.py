@@ -266,6 +266,7 @@ async def test_token_endpoint_is_closed_off_hours(client: Client, sandbox: Sandb
     sandbox.clock.set(datetime(2025, 4, 2, 4, 1, tzinfo=JST))  # the daily 04:00 window
     status, body, headers = await post(client, "token", code_form(code), basic())
     assert (status, body["error"]) == (503, "temporarily_unavailable")
+    assert body["error_code"] == "off_hours"
     assert int(headers["Retry-After"]) > 0
 
 
@@ -273,7 +274,9 @@ async def test_scenario_rule_on_token_step(client: Client, sandbox: Sandbox) -> 
     sandbox.rules.add(RuleModel(on="token", error="system_error", times="once"))
     status, body, _ = await post(client, "token", code_form(issue_code(sandbox)), basic())
     assert (status, body["error"]) == (500, "server_error")
-    assert body["error_description"] == CATALOG["system_error"].message
+    assert body["error_description"] == "system_error"  # ASCII, per RFC 6749 5.2
+    assert body["error_code"] == "system_error"
+    assert body["error_message"] == CATALOG["system_error"].message
     status, body, _ = await post(client, "token", code_form(issue_code(sandbox)), basic())
     assert status == 200, body
 
