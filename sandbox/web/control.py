@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -126,17 +127,19 @@ async def post_clock(request: web.Request) -> web.Response:
         if (
             isinstance(seconds, bool)
             or not isinstance(seconds, int | float)
+            or not math.isfinite(seconds)
             or abs(seconds) > 3.2e9
         ):
             return _bad("advance_seconds must be a number of seconds (may be negative)")
         if not _CLOCK_MIN <= sandbox.clock.now() + timedelta(seconds=seconds) < _CLOCK_MAX:
             return _bad(_CLOCK_RANGE)
+    # Freeze (or thaw) first, so that a frozen clock shows exactly the time that was set.
+    if frozen is not None:
+        sandbox.clock.freeze(frozen)
     if "set" in body:
         sandbox.clock.set(moment)
     if "advance_seconds" in body:
         sandbox.clock.advance(float(body["advance_seconds"]))
-    if frozen is not None:
-        sandbox.clock.freeze(frozen)
     return json_response(_clock_state(sandbox), headers=NO_STORE)
 
 
@@ -199,7 +202,17 @@ async def scenarios(request: web.Request) -> web.Response:
 
 async def put_scenario(request: web.Request) -> web.Response:
     """Load a scenario (YAML body) for its bank code; nothing changes if it is invalid."""
-    text = await request.text()
+    try:
+        text = (await request.read()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = {
+            "file": "<request body>",
+            "line": 1,
+            "column": 1,
+            "field": "",
+            "message": f"the body is not UTF-8 (byte {exc.start})",
+        }
+        return _bad("invalid scenario", 422, problems=[problem])
     try:
         scenario = load_scenario_text(text, source="<request body>")
     except ScenarioError as exc:
@@ -251,10 +264,10 @@ async def delete_rules(request: web.Request) -> web.Response:
 async def customers(request: web.Request) -> web.Response:
     """A few customers to try (explicit ones first), PINs included: it is a sandbox."""
     sandbox = control_sandbox(request)
-    try:
-        limit = max(1, min(int(request.query.get("limit", "20")), 200))
-    except ValueError:
-        return _bad("limit must be an integer")
+    text = request.query.get("limit", "20")
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 200):
+        return _bad("limit must be a whole number from 1 to 200")
+    limit = int(text)
     out = []
     for c in sandbox.directory.sample(limit):
         out.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 import orjson
 from aiohttp import web
@@ -12,7 +13,7 @@ from aiohttp import web
 from sandbox.errors import CATALOG
 from sandbox.logs import FIELDS
 from sandbox.redact import redacted_query
-from sandbox.web.common import Answer
+from sandbox.web.common import Answer, json_response
 from sandbox.web.keys import CLIENT_ID, ERROR_CODE, REGISTRY, RULE, STEP
 from sandbox.web.render import render_page
 
@@ -34,13 +35,31 @@ def wants_html(request: web.Request) -> bool:
     return "/linkage/" in path or path.endswith("/oauth/auth") or path in ("/", "/docs")
 
 
+def _cross_site_control(request: web.Request) -> bool:
+    """A browser page of another origin trying to change the sandbox (CSRF on /_sandbox)."""
+    if not request.path.startswith("/_sandbox/") or request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False  # curl, test clients and server-side code send no Origin
+    return origin == "null" or urlsplit(origin).netloc != request.host
+
+
 @web.middleware
 async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Frame, referrer and sniffing protection on every response."""
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
+    """Frame, referrer and sniffing protection on every response; no cross-site control."""
+    response: web.StreamResponse
+    if _cross_site_control(request):
+        refusal = {
+            "error": "forbidden_origin",
+            "message": "control calls from another origin's web page are refused",
+        }
+        response = json_response(refusal, 403, {"Cache-Control": "no-store"})
+    else:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            response = exc
     for name, value in _SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if wants_html(request):

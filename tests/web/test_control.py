@@ -190,3 +190,54 @@ async def test_unknown_path_and_method_get_json_bodies(client: Client) -> None:
     response = await client.delete("/_sandbox/health")
     assert response.status == 405
     assert (await response.json())["error_code"] == "method_not_allowed"
+
+
+async def test_control_calls_from_another_origins_page_are_refused(client: Client) -> None:
+    # What a form on a malicious web page would send to a developer's local sandbox.
+    response = await client.post(
+        "/_sandbox/rules",
+        data='{"on": "identity", "error": "congestion"}',
+        headers={"Origin": "http://evil.example", "Content-Type": "text/plain"},
+    )
+    assert response.status == 403
+    assert (await response.json())["error"] == "forbidden_origin"
+    rules = (await (await client.get("/_sandbox/rules")).json())["rules"]
+    assert rules == []
+    # Same-origin pages (e.g. Swagger UI at /docs) and clients without Origin still work.
+    same = await client.post(
+        "/_sandbox/reset", headers={"Origin": f"http://{client.host}:{client.port}"}
+    )
+    assert same.status == 200
+
+
+async def test_clock_refuses_nan_and_freezes_exactly(client: Client) -> None:
+    response = await client.post(
+        "/_sandbox/clock",
+        data='{"advance_seconds": NaN}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status == 400
+    body = await (
+        await client.post(
+            "/_sandbox/clock", json={"set": "2026-12-01T09:00:00+09:00", "frozen": False}
+        )
+    ).json()
+    assert body["frozen"] is False
+    body = await (
+        await client.post(
+            "/_sandbox/clock", json={"set": "2026-12-01T09:00:00+09:00", "frozen": True}
+        )
+    ).json()
+    assert body["now"] == "2026-12-01T09:00:00+09:00"
+
+
+async def test_scenario_body_must_be_utf8(client: Client) -> None:
+    response = await client.put("/_sandbox/scenario", data=b"name: \xff\n")
+    assert response.status == 422
+    assert "UTF-8" in (await response.json())["problems"][0]["message"]
+
+
+async def test_customers_limit_is_checked(client: Client) -> None:
+    for bad in ("-1", "0", "201", "10000000000000000000000000", "x"):
+        response = await client.get(f"/_sandbox/customers?limit={bad}")
+        assert response.status == 400, bad
