@@ -28,6 +28,7 @@ KNOWN_SCOPES = frozenset({DEFAULT_SCOPE})
 MAX_STATE_LENGTH = 512
 TOKEN_TYPE = "Bearer"
 USED_CODE_MEMORY = timedelta(days=1)
+SWEEP_MIN = 1024  # entries a store may hold before the first sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,9 @@ class AuthorizationServer:
         self._access: dict[str, _Token] = {}
         self._refresh: dict[str, _Token] = {}
         self._grants: dict[str, _GrantState] = {}
+        # Sweeps run when a store has doubled since the last one: amortised O(1) per issue.
+        self._sweep_codes_at = SWEEP_MIN
+        self._sweep_grants_at = SWEEP_MIN
 
     # --- clients -------------------------------------------------------------------------
 
@@ -300,7 +304,9 @@ class AuthorizationServer:
             expires_at=now + timedelta(seconds=self._policy.code_ttl_seconds),
         )
         with self._lock:
-            self._purge_codes(now)
+            if len(self._codes) >= self._sweep_codes_at:
+                self._purge_codes(now)
+                self._sweep_codes_at = max(SWEEP_MIN, 2 * len(self._codes))
             self._codes[token_hash(code)] = record
         return code
 
@@ -383,8 +389,32 @@ class AuthorizationServer:
             reauth_due_at=now + timedelta(days=policy.reauth_period_days),
         )
         state = _GrantState(grant)
+        if len(self._grants) >= self._sweep_grants_at:
+            self._purge_grants(now)
+            self._sweep_grants_at = max(SWEEP_MIN, 2 * len(self._grants))
         self._grants[grant.grant_id] = state
         return state
+
+    def _purge_grants(self, now: datetime) -> None:
+        """Forget grants whose refresh token expired over a day ago, with all their tokens.
+
+        Revoked but unexpired grants stay: a rotated refresh token presented later must still
+        be recognised as reuse. Under a frozen clock nothing expires, so each linkage keeps
+        about 1 KB until reset.
+        """
+        horizon = now - USED_CODE_MEMORY
+        for gid in [g for g, st in self._grants.items() if st.grant.refresh_expires_at < horizon]:
+            state = self._grants.pop(gid)
+            for key in state.access:
+                self._access.pop(key, None)
+            for key in state.refresh:
+                self._refresh.pop(key, None)
+        # A grant's older access tokens that have expired are of no use to anyone.
+        for state in self._grants.values():
+            stale = {k for k in state.access if self._access[k].expires_at < horizon}
+            for key in stale:
+                del self._access[key]
+            state.access -= stale
 
     def _issue_tokens(self, state: _GrantState, now: datetime) -> dict[str, object]:
         """Mint an access and a refresh token for ``state`` (lock held)."""

@@ -446,3 +446,20 @@ def test_concurrent_refresh_has_one_winner(server: AuthorizationServer) -> None:
     results = race(20, lambda: server.refresh(APP, refresh, None, NOW))
     assert sum(isinstance(r, dict) for r in results) == 1
     assert sum(isinstance(r, TokenError) for r in results) == 19
+
+
+def test_stores_are_swept_once_tokens_are_long_expired() -> None:
+    from sandbox.domain import oauth as module
+
+    server = AuthorizationServer([APP], Policy(refresh_token_ttl_seconds=3600))
+    count = module.SWEEP_MIN + 10
+    for i in range(count):
+        tokens(server, NOW + timedelta(seconds=i))
+    assert len(server.grants()) == count
+    # Two days later the old linkages are swept as new ones arrive; new ones still work.
+    later = NOW + timedelta(days=2)
+    for _ in range(count):
+        body = tokens(server, later)
+    assert len(server.grants()) == count  # only the new ones are left
+    grant = server.authenticate_bearer(str(body["access_token"]), later)
+    assert grant.customer_id == "C001"
