@@ -98,6 +98,7 @@ def sandbox() -> Sandbox:
 
 @pytest.fixture
 async def client(aiohttp_client: MakeClient, sandbox: Sandbox) -> TestClient[Any, Any]:
+    """The app on the test scenario (tests/conftest.py checks its responses against the spec)."""
     registry = Registry()
     registry.put(sandbox)
     app = create_app(Settings(secret_key=b"k" * 32), registry=registry)

@@ -1,0 +1,37 @@
+"""Suite-wide fixtures: every app a test serves is checked against the OpenAPI spec."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from tests.spec_check import SPEC_LOG, TOTAL, SpecLog, add_spec_check
+
+MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+@pytest.fixture
+async def aiohttp_client(aiohttp_client: MakeClient) -> AsyncIterator[MakeClient]:
+    """pytest-aiohttp's client factory, plus the spec check on every application."""
+    logs: list[SpecLog] = []
+
+    async def make(app: Any, *args: Any, **kwargs: Any) -> TestClient[Any, Any]:
+        if isinstance(app, web.Application) and SPEC_LOG not in app:
+            logs.append(add_spec_check(app))
+        return await aiohttp_client(app, *args, **kwargs)
+
+    yield make
+    violations = [v for log in logs for v in log.violations]
+    assert not violations, "responses that break the OpenAPI spec:\n" + "\n".join(violations)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many responses were checked against the spec."""
+    if TOTAL.checked:
+        terminalreporter.write_line(
+            f"spec check: {TOTAL.checked} responses validated against sandbox/web/openapi.yaml"
+        )
