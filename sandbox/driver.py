@@ -58,6 +58,7 @@ class Outcome:
     state: str | None
     error: str | None
     error_description: str | None
+    iss: str | None = None
 
     @classmethod
     def parse(cls, location: str) -> Outcome:
@@ -67,7 +68,14 @@ class Outcome:
             values = query.get(name)
             return values[0] if values else None
 
-        return cls(location, one("code"), one("state"), one("error"), one("error_description"))
+        return cls(
+            location,
+            one("code"),
+            one("state"),
+            one("error"),
+            one("error_description"),
+            one("iss"),
+        )
 
 
 class _Reader(HTMLParser):

@@ -31,6 +31,9 @@ class Settings:
     secret_key: bytes = field(default=_PROCESS_SECRET, repr=False)
     log_level: str = "INFO"
     access_log: bool = True
+    # How apps reach the sandbox (e.g. behind a proxy): the OAuth issuer's base. Unset: the
+    # scheme and Host of each request.
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +48,7 @@ class Settings:
             secret_key=derive_secret(secret) if secret else _PROCESS_SECRET,
             log_level=(env.get("SANDBOX_LOG_LEVEL") or "INFO").upper(),
             access_log=env.get("SANDBOX_ACCESS_LOG", "1").strip().lower() not in _FALSE,
+            public_url=(env.get("SANDBOX_PUBLIC_URL") or "").rstrip("/") or None,
         )
 
 

@@ -116,8 +116,10 @@ def test_settings_from_env() -> None:
         "SANDBOX_SECRET_KEY": "correct horse",
         "SANDBOX_LOG_LEVEL": "debug",
         "SANDBOX_ACCESS_LOG": "0",
+        "SANDBOX_PUBLIC_URL": "https://sandbox.example/",
     }
     settings = Settings.from_env(env)
+    assert settings.public_url == "https://sandbox.example"
     assert settings.host == "0.0.0.0"
     assert settings.port == 9000
     assert settings.scenario_paths == (Path("a.yaml"), Path("b.yaml"))

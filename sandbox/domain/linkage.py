@@ -67,6 +67,7 @@ class Linkage:
     values: dict[str, str] = field(default_factory=dict)  # re-shown in forms; never the PIN
     outcome_url: str | None = None
     error_code: str | None = None
+    issuer: str | None = None  # sent back as `iss` (RFC 9207) with every response
 
 
 class StepError(Exception):
@@ -99,8 +100,8 @@ class LinkageService:
 
     # Lifecycle -------------------------------------------------------------
 
-    def start(self, request: AuthRequest, now: datetime) -> Linkage:
-        """A new linkage at screen ①."""
+    def start(self, request: AuthRequest, now: datetime, issuer: str | None = None) -> Linkage:
+        """A new linkage at screen ①; ``issuer`` goes back to the app as ``iss``."""
         ttl = self._sandbox.scenario.bank.policy.linkage_ttl_seconds
         linkage = Linkage(
             linkage_id=secrets.token_urlsafe(18),
@@ -108,6 +109,7 @@ class LinkageService:
             created_at=now,
             expires_at=now + timedelta(seconds=ttl),
             csrf_token=secrets.token_urlsafe(24),
+            issuer=issuer,
         )
         with self._lock:
             self._evict(now)
@@ -339,7 +341,9 @@ class LinkageService:
 
     def _finish(self, linkage: Linkage, params: Mapping[str, str | None]) -> str:
         linkage.step = Step.DONE
-        linkage.outcome_url = redirect_url(linkage.request.redirect_uri, params)
+        linkage.outcome_url = redirect_url(
+            linkage.request.redirect_uri, {**params, "iss": linkage.issuer}
+        )
         if linkage.challenge_id is not None:
             self._sandbox.phone.cancel(linkage.challenge_id)
         return linkage.outcome_url

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from sandbox.errors import CATALOG, CatalogError
 from sandbox.state import Sandbox
-from sandbox.web.keys import CLIENT_ID, ERROR_CODE, REGISTRY
+from sandbox.web.keys import CLIENT_ID, ERROR_CODE, REGISTRY, SETTINGS
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -85,3 +85,11 @@ def catalog_json(
     if wait is not None and entry.http_status in (429, 503):
         out["Retry-After"] = str(wait)
     return json_response(body, entry.http_status, out)
+
+
+def issuer(request: web.Request, bank_code: str) -> str:
+    """The authorisation server's issuer identifier for ``bank_code`` (RFC 8414, RFC 9207)."""
+    settings = request.app.get(SETTINGS)
+    public = settings.public_url if settings is not None else None
+    base = public or f"{request.scheme}://{request.host}"
+    return f"{base}/parasol/v1/banks/{bank_code}"

@@ -16,7 +16,7 @@ from aiohttp import web
 from sandbox.domain.oauth import Client, TokenError, duplicate_keys
 from sandbox.errors import CATALOG
 from sandbox.state import Sandbox, gate
-from sandbox.web.common import NO_STORE, bank_sandbox, json_response
+from sandbox.web.common import NO_STORE, bank_sandbox, issuer, json_response
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, ERROR_CODE, STEP
 
@@ -73,17 +73,19 @@ async def introspect(request: web.Request) -> web.Response:
 
 async def metadata(request: web.Request) -> web.Response:
     """GET /.well-known/oauth-authorization-server/parasol/v1/banks/{bank} (RFC 8414)."""
-    if bank_sandbox(request) is None:
+    sandbox = bank_sandbox(request)
+    if sandbox is None:
         return _unknown_bank(request)
-    issuer = f"{request.scheme}://{request.host}/parasol/v1/banks/{request.match_info['bank']}"
+    base = issuer(request, sandbox.bank_code)
     auth_methods = ["client_secret_basic", "client_secret_post"]
     return json_response(
         {
-            "issuer": issuer,
-            "authorization_endpoint": f"{issuer}/oauth/auth",
-            "token_endpoint": f"{issuer}/oauth/token",
-            "revocation_endpoint": f"{issuer}/oauth/revoke",
-            "introspection_endpoint": f"{issuer}/oauth/introspect",
+            "issuer": base,
+            "authorization_endpoint": f"{base}/oauth/auth",
+            "token_endpoint": f"{base}/oauth/token",
+            "revocation_endpoint": f"{base}/oauth/revoke",
+            "introspection_endpoint": f"{base}/oauth/introspect",
+            "authorization_response_iss_parameter_supported": True,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token"],

@@ -12,7 +12,7 @@ from sandbox.domain.linkage import Linkage, Step, StepError, redirect_url
 from sandbox.domain.oauth import AuthorizeError
 from sandbox.errors import CATALOG, FIELD_REQUIRED, SandboxError
 from sandbox.state import Sandbox, gate
-from sandbox.web.common import bank_sandbox, note_error
+from sandbox.web.common import bank_sandbox, issuer, note_error
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, STEP
 from sandbox.web.render import render_page
@@ -109,10 +109,11 @@ async def authorize(request: web.Request) -> web.StreamResponse:
                     "error": entry.oauth_error,
                     "error_description": entry.code,
                     "state": auth.state,
+                    "iss": issuer(request, sandbox.bank_code),
                 },
             )
         )
-    linkage = sandbox.linkage.start(auth, now)
+    linkage = sandbox.linkage.start(auth, now, issuer(request, sandbox.bank_code))
     await _bind(request, linkage.linkage_id)
     return _redirect(screen_url(sandbox, linkage, Step.ACCOUNT))
 
@@ -128,6 +129,7 @@ def _authorize_error(
                     "error": exc.error,
                     "error_description": exc.description,
                     "state": exc.state,
+                    "iss": issuer(request, sandbox.bank_code),
                 },
             )
         )

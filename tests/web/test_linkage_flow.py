@@ -494,3 +494,36 @@ async def test_finished_linkage_accepts_nothing(client: Client, driver: Customer
     assert response.status == 400
     assert "Location" not in response.headers
     assert errors.CATALOG["session_expired"].message in await response.text()
+
+
+async def test_every_authorization_response_names_the_issuer(
+    client: Client, driver: CustomerDriver
+) -> None:
+    """RFC 9207: success and error responses carry `iss`, equal to the metadata's issuer."""
+    meta = await client.get(f"/.well-known/oauth-authorization-server/parasol/v1/banks/{BANK}")
+    doc = await meta.json()
+    assert doc["authorization_response_iss_parameter_supported"] is True
+    outcome = await driver.link(TARO, **APP)
+    assert isinstance(outcome, Outcome)
+    assert outcome.iss == doc["issuer"]
+    query = "response_type=token&client_id=app-1&redirect_uri=https://app.example/callback"
+    response = await client.get(
+        f"/parasol/v1/banks/{BANK}/oauth/auth?{query}", allow_redirects=False
+    )
+    assert Outcome.parse(response.headers["Location"]).iss == doc["issuer"]
+
+
+async def test_public_url_sets_the_issuer(aiohttp_client: Any) -> None:
+    from sandbox.settings import Settings
+    from sandbox.state import Registry
+    from sandbox.web.app import create_app
+    from tests.web.conftest import make_sandbox
+
+    registry = Registry()
+    registry.put(make_sandbox())
+    settings = Settings(secret_key=b"k" * 32, public_url="https://sandbox.example")
+    client = await aiohttp_client(create_app(settings, registry=registry))
+    meta = await client.get(f"/.well-known/oauth-authorization-server/parasol/v1/banks/{BANK}")
+    doc = await meta.json()
+    assert doc["issuer"] == f"https://sandbox.example/parasol/v1/banks/{BANK}"
+    assert doc["token_endpoint"].startswith("https://sandbox.example/")
