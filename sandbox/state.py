@@ -32,6 +32,7 @@ def clients_of(scenario: Scenario) -> list[Client]:
             redirect_uris=tuple(c.redirect_uris),
             pkce_required=c.pkce == "required",
             scopes=tuple(c.scopes),
+            grant_types=tuple(c.grant_types),
         )
         for c in scenario.clients
     ]

@@ -41,6 +41,7 @@ class Client:
     redirect_uris: tuple[str, ...]
     pkce_required: bool
     scopes: tuple[str, ...]
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
 
 
 @dataclass(frozen=True, slots=True)

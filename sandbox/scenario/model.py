@@ -97,6 +97,10 @@ class MaintenanceWindow(_Model):
         return self
 
 
+GrantType = Literal["authorization_code", "refresh_token"]
+GRANT_TYPES: tuple[GrantType, ...] = ("authorization_code", "refresh_token")
+
+
 class ClientModel(_Model):
     client_id: StrictStr = Field(min_length=1, max_length=128)
     client_secret: StrictStr = Field(min_length=8)
@@ -104,6 +108,7 @@ class ClientModel(_Model):
     redirect_uris: list[StrictStr] = Field(min_length=1)
     pkce: Literal["required", "optional"] = "optional"
     scopes: list[StrictStr] = Field(default_factory=lambda: ["accounts"])
+    grant_types: list[GrantType] = Field(default_factory=lambda: list(GRANT_TYPES), min_length=1)
 
     @field_validator("redirect_uris")
     @classmethod

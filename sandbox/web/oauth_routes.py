@@ -26,6 +26,9 @@ MAX_FIELDS = 50
 Form = dict[str, str]
 
 
+KNOWN_GRANTS = frozenset({"authorization_code", "refresh_token"})
+
+
 class _BasicAuthError(TokenError):
     """invalid_client after HTTP Basic was tried: answered with WWW-Authenticate."""
 
@@ -128,6 +131,8 @@ def _grant(sandbox: Sandbox, client: Client, form: Form) -> web.Response:
     """Dispatch on grant_type and render the token response."""
     grant_type = _required(form, "grant_type")
     now = sandbox.clock.now()
+    if grant_type in KNOWN_GRANTS and grant_type not in client.grant_types:
+        raise TokenError("unauthorized_client", f"this client may not use grant_type={grant_type}")
     if grant_type == "authorization_code":
         body = sandbox.oauth.exchange_code(
             client,

@@ -28,8 +28,6 @@ REDIRECT = "https://app.example/cb"
 SECRET = "s3cret:+/ é"  # needs form-encoding inside HTTP Basic
 VERIFIER = "verifier-" + "x" * 40
 
-# The journal fields are stored under string request keys, as the middleware reads them.
-
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[[web.Application], Awaitable[Client]]
 
@@ -41,6 +39,12 @@ def sandbox() -> Sandbox:
         clients=[
             ClientModel(client_id="app", client_secret=SECRET, redirect_uris=[REDIRECT]),
             ClientModel(client_id="other", client_secret="other-secret", redirect_uris=[REDIRECT]),
+            ClientModel(
+                client_id="no-refresh",
+                client_secret="no-refresh-secret",
+                redirect_uris=[REDIRECT],
+                grant_types=["authorization_code"],
+            ),
         ],
     )
     return Sandbox(scenario)
@@ -330,3 +334,15 @@ async def test_full_linkage_through_the_real_app(aiohttp_client: MakeClient) -> 
     bearer = {"Authorization": f"Bearer {rotated['access_token']}"}
     response = await http.get(f"/parasol/v1/banks/{BANK}/accounts", headers=bearer)
     assert response.status == 401
+
+
+async def test_client_without_refresh_grant_gets_unauthorized_client(
+    client: Client, sandbox: Sandbox
+) -> None:
+    code = issue_code(sandbox, client_id="no-refresh")
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+    status, body, _ = await post(client, "token", form, basic("no-refresh", "no-refresh-secret"))
+    assert status == 200, body
+    form = {"grant_type": "refresh_token", "refresh_token": str(body["refresh_token"])}
+    status, body, _ = await post(client, "token", form, basic("no-refresh", "no-refresh-secret"))
+    assert (status, body["error"]) == (400, "unauthorized_client")
