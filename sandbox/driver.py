@@ -190,6 +190,12 @@ class CustomerDriver:
                 return self.page
         raise LinkageError("too many redirects")
 
+    async def open(self, url: str) -> Page | Outcome:
+        """Follow a link the app gave the customer (an authorize URL, path or absolute)."""
+        if url.startswith(("http://", "https://")):
+            url = "/" + url.split("/", 3)[3]
+        return await self._fetch(url)
+
     async def authorize(self, **params: str) -> Page | Outcome:
         """Open the authorize URL as the app would (response_type=code added)."""
         query = {"response_type": "code", "scope": "accounts", **params}
