@@ -10,19 +10,9 @@ from urllib.parse import quote_plus
 
 import aiohttp
 
-from sandbox.driver import CustomerData, CustomerDriver, Outcome, Page
+from sandbox.driver import CustomerDriver, Outcome, Page
 from sandbox.pytest_plugin import RunningSandbox
 
-# The documented customer of the embedded default scenario.
-TARO = CustomerData(
-    branch_code="001",
-    account_number="1234567",
-    pin="1234",
-    name_kana="ﾃﾞｰﾀ ﾀﾛｳ",
-    birth_date="1980-01-01",
-    phone="090-1234-5678",
-    email="taro@example.jp",
-)
 CLIENT = {
     "client_id": "demo-app",
     "redirect_uri": "http://127.0.0.1:8765/callback",
@@ -42,7 +32,8 @@ async def test_link_exchange_and_read_balance(
 ) -> None:
     """The app's whole happy path: linkage, code exchange, first data call."""
     sandbox_server.state.clock.set(sandbox_server.state.clock.now().replace(hour=12))
-    outcome = await sandbox_customer.link(TARO, **CLIENT)
+    taro = sandbox_server.customer("taro")  # the default scenario's documented customer
+    outcome = await sandbox_customer.link(taro, **CLIENT)
     assert isinstance(outcome, Outcome), outcome
     assert outcome.state == CLIENT["state"]
     assert outcome.code is not None
@@ -70,7 +61,7 @@ async def test_my_app_shows_the_wrong_identity_message(
 ) -> None:
     """The bank says 本人認証情報が誤っています… when the birth date is wrong."""
     sandbox_server.state.clock.set(sandbox_server.state.clock.now().replace(hour=12))
-    wrong = CustomerData(**{**TARO.__dict__, "birth_date": "1980-01-02"})
+    wrong = sandbox_server.customer("taro").but(birth_date="1980-01-02")
     page = await sandbox_customer.link(wrong, **CLIENT)
     assert isinstance(page, Page)
     assert page.error_code == "wrong_identity"

@@ -12,9 +12,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from sandbox.domain.bank import Customer
 
 
 class HttpClient(Protocol):
@@ -134,6 +136,25 @@ class CustomerData:
     phone: str
     email: str
     account_type: str = "ordinary"
+
+    @classmethod
+    def of(cls, customer: Customer, account_index: int = 0) -> CustomerData:
+        """What ``customer`` would type for one of their accounts (the first by default)."""
+        account = customer.accounts[account_index]
+        return cls(
+            branch_code=account.branch_code,
+            account_number=account.number,
+            pin=account.pin,
+            name_kana=customer.name_kana,
+            birth_date=customer.birth_date.isoformat(),
+            phone=customer.phone,
+            email=customer.email,
+            account_type=account.account_type.value,
+        )
+
+    def but(self, **changes: str) -> CustomerData:
+        """The same customer typing something else (e.g. a wrong birth date)."""
+        return replace(self, **changes)
 
 
 class LinkageError(AssertionError):

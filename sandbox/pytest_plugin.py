@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from sandbox.driver import CustomerDriver
+from sandbox.driver import CustomerData, CustomerDriver
 from sandbox.scenario.loader import (
     bundled_scenario_text,
     default_scenario,
@@ -48,6 +48,13 @@ class RunningSandbox:
     def driver(self, session: aiohttp.ClientSession) -> CustomerDriver:
         """A headless customer using ``session`` (which must have base_url=self.url)."""
         return CustomerDriver(session, self.bank)
+
+    def customer(self, customer_id: str, account_index: int = 0) -> CustomerData:
+        """What a scenario customer types into the screens, e.g. ``customer("taro")``."""
+        found = self.state.directory.get_customer(customer_id)
+        if found is None:
+            raise KeyError(f"no customer {customer_id!r} in scenario {self.state.scenario.name}")
+        return CustomerData.of(found, account_index)
 
 
 def _free_port() -> int:

@@ -14,21 +14,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from sandbox.domain.bank import Customer
 from sandbox.driver import CustomerData, CustomerDriver, Outcome
-from sandbox.scenario.loader import bundled_scenario_text, load_scenario_text
+from sandbox.scenario.loader import bundled_scenario_text, default_scenario, load_scenario_text
 from sandbox.settings import Settings
 from sandbox.state import Registry, Sandbox
 from sandbox.web.app import create_app
-
-TARO = CustomerData(
-    branch_code="001",
-    account_number="1234567",
-    pin="1234",
-    name_kana="ﾃﾞｰﾀ ﾀﾛｳ",
-    birth_date="1980-01-01",
-    phone="090-1234-5678",
-    email="taro@example.jp",
-)
 
 
 def _demo_module() -> ModuleType:
@@ -40,6 +31,12 @@ def _demo_module() -> ModuleType:
     sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
+
+
+def _taro() -> Customer:
+    customer = Sandbox(default_scenario()).directory.get_customer("taro")
+    assert customer is not None
+    return customer
 
 
 def _free_port() -> int:
@@ -89,17 +86,18 @@ async def test_demo_app_links_and_shows_the_balance(servers: tuple[str, str]) ->
         assert authorize.startswith(f"{sandbox_url}/parasol/v1/banks/2011/oauth/auth?")
         assert "code_challenge_method=S256" in authorize
         # ... the customer walks the six screens ...
+        taro = CustomerData.of(_taro())
         async with aiohttp.ClientSession(base_url=sandbox_url, cookie_jar=jar) as bank:
             driver = CustomerDriver(bank, "2011")
             page = await driver.open(authorize)
             assert not isinstance(page, Outcome)
-            result = await driver.enter_account(TARO)
+            result = await driver.enter_account(taro)
             for step in (
-                lambda: driver.enter_identity(TARO),
+                lambda: driver.enter_identity(taro),
                 driver.go_to_confirm,
                 driver.press_call_button,
                 driver.confirm,
-                lambda: driver.enter_pin(TARO.pin),
+                lambda: driver.enter_pin(taro.pin),
                 driver.approve,
             ):
                 assert not isinstance(result, Outcome), result

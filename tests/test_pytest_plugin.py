@@ -9,21 +9,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from sandbox.driver import CustomerData, CustomerDriver, Outcome, Page
+from sandbox.driver import CustomerDriver, Outcome, Page
 from sandbox.pytest_plugin import RunningSandbox
 from sandbox.scenario.loader import bundled_scenario_text, load_scenario_text
 from sandbox.scenario.model import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
-TARO = CustomerData(
-    branch_code="001",
-    account_number="1234567",
-    pin="1234",
-    name_kana="ﾃﾞｰﾀ ﾀﾛｳ",
-    birth_date="1980-01-01",
-    phone="090-1234-5678",
-    email="taro@example.jp",
-)
 DEMO = {"client_id": "demo-app", "redirect_uri": "http://127.0.0.1:8765/callback", "state": "p"}
 
 
@@ -38,7 +29,7 @@ async def test_customer_links_on_default_scenario(
     sandbox_server: RunningSandbox, sandbox_customer: CustomerDriver
 ) -> None:
     sandbox_server.state.clock.set(sandbox_server.state.clock.now().replace(hour=12))
-    outcome = await sandbox_customer.link(TARO, **DEMO)
+    outcome = await sandbox_customer.link(sandbox_server.customer("taro"), **DEMO)
     assert isinstance(outcome, Outcome)
     assert outcome.code
     assert outcome.state == "p"
@@ -48,7 +39,7 @@ async def test_customer_denies(
     sandbox_server: RunningSandbox, sandbox_customer: CustomerDriver
 ) -> None:
     sandbox_server.state.clock.set(sandbox_server.state.clock.now().replace(hour=12))
-    outcome = await sandbox_customer.link(TARO, approve=False, **DEMO)
+    outcome = await sandbox_customer.link(sandbox_server.customer("taro"), approve=False, **DEMO)
     assert isinstance(outcome, Outcome)
     assert outcome.error == "access_denied"
     assert outcome.code is None
@@ -99,3 +90,12 @@ def test_vendor_example_passes() -> None:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout
+
+
+def test_customer_data_comes_from_the_scenario(sandbox_server: RunningSandbox) -> None:
+    taro = sandbox_server.customer("taro")
+    assert (taro.branch_code, taro.account_number, taro.pin) == ("001", "1234567", "1234")
+    assert taro.birth_date == "1980-01-01"
+    assert taro.but(pin="0000").pin == "0000"
+    with pytest.raises(KeyError, match="nobody"):
+        sandbox_server.customer("nobody")
