@@ -31,7 +31,6 @@ async def test_link_exchange_and_read_balance(
     sandbox_server: RunningSandbox, sandbox_customer: CustomerDriver
 ) -> None:
     """The app's whole happy path: linkage, code exchange, first data call."""
-    sandbox_server.state.clock.set(sandbox_server.state.clock.now().replace(hour=12))
     taro = sandbox_server.customer("taro")  # the default scenario's documented customer
     outcome = await sandbox_customer.link(taro, **CLIENT)
     assert isinstance(outcome, Outcome), outcome
@@ -60,7 +59,6 @@ async def test_my_app_shows_the_wrong_identity_message(
     sandbox_server: RunningSandbox, sandbox_customer: CustomerDriver
 ) -> None:
     """The bank says 本人認証情報が誤っています… when the birth date is wrong."""
-    sandbox_server.state.clock.set(sandbox_server.state.clock.now().replace(hour=12))
     wrong = sandbox_server.customer("taro").but(birth_date="1980-01-02")
     page = await sandbox_customer.link(wrong, **CLIENT)
     assert isinstance(page, Page)

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from sandbox.clock import real_now
 from sandbox.driver import CustomerData, CustomerDriver
 from sandbox.scenario.loader import (
     bundled_scenario_text,
@@ -22,7 +23,7 @@ from sandbox.scenario.loader import (
     load_scenario,
     load_scenario_text,
 )
-from sandbox.scenario.model import Scenario
+from sandbox.scenario.model import ClockModel, Scenario
 from sandbox.settings import Settings
 from sandbox.state import Registry, Sandbox
 from sandbox.web.app import create_app
@@ -65,10 +66,16 @@ def _free_port() -> int:
 
 @pytest.fixture
 def sandbox_scenario(request: pytest.FixtureRequest) -> Scenario:
-    """The scenario to run: ``--sandbox-scenario`` or the embedded default. Override me."""
+    """``--sandbox-scenario`` (file or bundled name), else the embedded one frozen at noon JST.
+
+    Override this fixture to run your own scenario.
+    """
     choice = request.config.getoption("--sandbox-scenario")
     if not choice:
-        return default_scenario()
+        # The embedded scenario follows real time, which may be off-hours (00:00, 04:00...)
+        # when CI runs: tests get it frozen at noon, Japan time, today.
+        noon = real_now().replace(hour=12, minute=0, second=0, microsecond=0)
+        return default_scenario().model_copy(update={"clock": ClockModel(start=noon, frozen=True)})
     path = Path(choice)
     if path.exists():
         return load_scenario(path)

@@ -28,7 +28,6 @@ async def test_server_answers_health(sandbox_server: RunningSandbox) -> None:
 async def test_customer_links_on_default_scenario(
     sandbox_server: RunningSandbox, sandbox_customer: CustomerDriver
 ) -> None:
-    sandbox_server.state.clock.set(sandbox_server.state.clock.now().replace(hour=12))
     outcome = await sandbox_customer.link(sandbox_server.customer("taro"), **DEMO)
     assert isinstance(outcome, Outcome)
     assert outcome.code
@@ -38,7 +37,6 @@ async def test_customer_links_on_default_scenario(
 async def test_customer_denies(
     sandbox_server: RunningSandbox, sandbox_customer: CustomerDriver
 ) -> None:
-    sandbox_server.state.clock.set(sandbox_server.state.clock.now().replace(hour=12))
     outcome = await sandbox_customer.link(sandbox_server.customer("taro"), approve=False, **DEMO)
     assert isinstance(outcome, Outcome)
     assert outcome.error == "access_denied"
@@ -99,3 +97,11 @@ def test_customer_data_comes_from_the_scenario(sandbox_server: RunningSandbox) -
     assert taro.but(pin="0000").pin == "0000"
     with pytest.raises(KeyError, match="nobody"):
         sandbox_server.customer("nobody")
+
+
+def test_default_scenario_is_frozen_at_noon_for_tests(sandbox_server: RunningSandbox) -> None:
+    now = sandbox_server.state.clock.now()
+    assert sandbox_server.state.clock.frozen
+    assert (now.hour, now.minute, now.second) == (12, 0, 0)
+    assert now.utcoffset() is not None
+    assert sandbox_server.state.calendar.closed_window(now) is None
