@@ -229,7 +229,12 @@ async def test_three_wrong_identities_lock_then_a_new_linkage_is_refused(
     await page.get_by_role("link", name="アプリに戻る").click()
     await page.wait_for_url(f"{REDIRECT_URI}?**")
     back = _query(page.url)
-    assert back == {"error": "access_denied", "error_description": "locked", "state": "lock-2"}
+    assert back == {
+        "error": "access_denied",
+        "error_description": "locked",
+        "state": "lock-2",
+        "iss": f"{sandbox_server.url}/parasol/v1/banks/{sandbox_server.bank}",
+    }
 
 
 async def test_confirm_after_120_seconds_expires_and_returns_access_denied(
