@@ -6,7 +6,16 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from sandbox.domain.bank import AccountType, is_valid_phone, normalize_phone
 from sandbox.errors import INJECTABLE
@@ -41,17 +50,17 @@ class BranchModel(_Model):
 class Policy(_Model):
     """Limits and lifetimes of the bank's authorisation server."""
 
-    identity_attempt_limit: int = Field(3, ge=1, le=100)
-    pin_attempt_limit: int = Field(3, ge=1, le=100)
-    phone_window_seconds: int = Field(120, ge=1, le=3600)
-    code_ttl_seconds: int = Field(60, ge=1, le=3600)
-    linkage_ttl_seconds: int = Field(1800, ge=60, le=86400)
-    access_token_ttl_seconds: int = Field(3600, ge=1)
-    refresh_token_ttl_seconds: int = Field(90 * 86400, ge=1)
-    reauth_period_days: int = Field(90, ge=1, le=3650)
-    statement_months: int = Field(3, ge=1, le=24)
-    max_statement_days: int = Field(93, ge=1, le=800)
-    sandbox_call_button: bool = True
+    identity_attempt_limit: StrictInt = Field(3, ge=1, le=100)
+    pin_attempt_limit: StrictInt = Field(3, ge=1, le=100)
+    phone_window_seconds: StrictInt = Field(120, ge=1, le=3600)
+    code_ttl_seconds: StrictInt = Field(60, ge=1, le=3600)
+    linkage_ttl_seconds: StrictInt = Field(1800, ge=60, le=86400)
+    access_token_ttl_seconds: StrictInt = Field(3600, ge=1)
+    refresh_token_ttl_seconds: StrictInt = Field(90 * 86400, ge=1)
+    reauth_period_days: StrictInt = Field(90, ge=1, le=3650)
+    statement_months: StrictInt = Field(3, ge=1, le=24)
+    max_statement_days: StrictInt = Field(93, ge=1, le=800)
+    sandbox_call_button: StrictBool = True
 
 
 class BankModel(_Model):
@@ -74,15 +83,15 @@ class BankModel(_Model):
 
 class ClockModel(_Model):
     start: datetime | None = None
-    frozen: bool = False
+    frozen: StrictBool = False
 
 
 class ServiceHours(_Model):
     """Which off-hours windows apply. ``seed_calendar`` is the credit union's FAQ calendar."""
 
-    seed_calendar: bool = True
-    daily_midnight_seconds: int = Field(60, ge=0, le=3600)
-    daily_4am_seconds: int = Field(300, ge=0, le=3600)
+    seed_calendar: StrictBool = True
+    daily_midnight_seconds: StrictInt = Field(60, ge=0, le=3600)
+    daily_4am_seconds: StrictInt = Field(300, ge=0, le=3600)
 
 
 class MaintenanceWindow(_Model):
@@ -129,7 +138,7 @@ class TimeDepositModel(_Model):
     certificate_number: Annotated[StrictStr, Field(pattern=r"^\d{1,10}$")]
     deposit_date: date
     maturity_date: date
-    principal: int = Field(ge=1)
+    principal: StrictInt = Field(ge=1)
     rate_percent: float = Field(ge=0, le=20)
     kind: StrictStr = "スーパー定期"
 
@@ -145,9 +154,9 @@ class AccountModel(_Model):
     type: AccountType = AccountType.ORDINARY
     number: AccountNumber
     pin: Pin
-    balance: int = Field(0, ge=0)
-    cash_card: bool = True
-    passbook_withdrawal: bool = False
+    balance: StrictInt = Field(0, ge=0)
+    cash_card: StrictBool = True
+    passbook_withdrawal: StrictBool = False
     time_deposits: list[TimeDepositModel] = Field(default_factory=list)
 
 
@@ -164,8 +173,8 @@ class CustomerModel(_Model):
 
 
 class GenerateModel(_Model):
-    count: int = Field(ge=0, le=1_000_000)
-    seed: int = 0
+    count: StrictInt = Field(ge=0, le=1_000_000)
+    seed: StrictInt = 0
 
 
 Step = Literal["authorize", "account", "identity", "phone", "pin", "consent", "token", "api", "any"]
@@ -177,7 +186,7 @@ class When(_Model):
     account: Annotated[StrictStr, Field(pattern=r"^\d{3}-\d{7}$")] | None = None
     client: StrictStr | None = None
     endpoint: StrictStr | None = None
-    nth: int | None = Field(None, ge=1)
+    nth: StrictInt | None = Field(None, ge=1)
     after: datetime | None = None
     before: datetime | None = None
     probability: float | None = Field(None, gt=0, le=1)
@@ -190,9 +199,9 @@ class When(_Model):
 
 
 class Fault(_Model):
-    delay_ms: int | None = Field(None, ge=0, le=60000)
-    reset: bool = False
-    malformed: bool = False
+    delay_ms: StrictInt | None = Field(None, ge=0, le=60000)
+    reset: StrictBool = False
+    malformed: StrictBool = False
 
 
 class RuleModel(_Model):
@@ -201,7 +210,7 @@ class RuleModel(_Model):
     error: StrictStr | None = None
     fault: Fault | None = None
     times: Literal["once", "always"] | Annotated[int, Field(ge=1)] = "always"
-    seed: int = 0
+    seed: StrictInt = 0
     description: StrictStr = ""
 
     @field_validator("error")

@@ -388,3 +388,20 @@ rules:
 """
     problem = only_problem(text)
     assert "before must be later than after" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (
+            "bank:\n  policy:\n    identity_attempt_limit: true\n",
+            "bank.policy.identity_attempt_limit",
+        ),
+        ('clock:\n  frozen: "yes"\n', "clock.frozen"),
+        ("bank:\n  policy:\n    pin_attempt_limit: 3.5\n", "bank.policy.pin_attempt_limit"),
+    ],
+)
+def test_numbers_and_booleans_are_strict(text: str, field: str) -> None:
+    problem = only_problem(text)
+    assert problem.field == field
+    assert problem.line > 1
