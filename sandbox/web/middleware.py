@@ -29,6 +29,9 @@ _SECURITY_HEADERS = {
 }
 
 
+_OAUTH_ENDPOINTS = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")
+
+
 def wants_html(request: web.Request) -> bool:
     """Screens and the authorize endpoint answer in HTML; everything else in JSON."""
     path = request.path
@@ -92,7 +95,10 @@ def _error_response(
         )
         page.headers.update(headers)
         return page
-    body = entry.api_body() | {"detail": reason}
+    body: dict[str, str] = entry.api_body() | {"detail": reason}
+    if request.path.endswith(_OAUTH_ENDPOINTS):
+        # OAuth clients parse RFC 6749 5.2 bodies at these endpoints, whatever went wrong.
+        body = {"error": "invalid_request", "error_description": f"{status} {reason}"}
     return web.Response(
         body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
     )

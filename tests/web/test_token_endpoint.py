@@ -346,3 +346,14 @@ async def test_client_without_refresh_grant_gets_unauthorized_client(
     form = {"grant_type": "refresh_token", "refresh_token": str(body["refresh_token"])}
     status, body, _ = await post(client, "token", form, basic("no-refresh", "no-refresh-secret"))
     assert (status, body["error"]) == (400, "unauthorized_client")
+
+
+async def test_wrong_method_at_token_endpoint_is_an_oauth_error(aiohttp_client: Any) -> None:
+    from sandbox.settings import Settings
+    from sandbox.web.app import create_app
+
+    client = await aiohttp_client(create_app(Settings(secret_key=b"k" * 32)))
+    response = await client.get(f"{BASE}/token")
+    assert response.status == 405
+    assert "POST" in response.headers["Allow"]
+    assert (await response.json())["error"] == "invalid_request"
