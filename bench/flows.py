@@ -71,21 +71,10 @@ def linkable_customers(sandbox: Sandbox, wanted: int) -> list[CustomerData]:
     out: list[CustomerData] = []
     for index in range(CUSTOMERS):
         customer = population.customer(index)
-        account = next((a for a in customer.accounts if a.eligible), None)
-        if account is None:
+        index_of = next((i for i, a in enumerate(customer.accounts) if a.eligible), None)
+        if index_of is None:
             continue
-        out.append(
-            CustomerData(
-                branch_code=account.branch_code,
-                account_number=account.number,
-                pin=account.pin,
-                name_kana=customer.name_kana,
-                birth_date=customer.birth_date.isoformat(),
-                phone=customer.phone,
-                email=customer.email,
-                account_type=account.account_type.value,
-            )
-        )
+        out.append(CustomerData.of(customer, index_of))
         if len(out) == wanted:
             break
     return out
