@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn
 from urllib.parse import urlencode, urlsplit
 
 from sandbox.clock import jst_date
@@ -82,6 +82,13 @@ def redirect_url(redirect_uri: str, params: Mapping[str, str | None]) -> str:
     if redirect_uri.endswith(("?", "&")):
         return redirect_uri + extra
     return redirect_uri + ("&" if urlsplit(redirect_uri).query else "?") + extra
+
+
+# What a wrong attempt of each kind shows: counted, the one that locks, any while locked.
+_FAILURE_CODES = {
+    "identity": ("wrong_identity", "locked_now", "locked"),
+    "pin": ("wrong_pin", "pin_locked_now", "pin_locked"),
+}
 
 
 def _linkage_key(account: Account) -> tuple[str, str]:
@@ -214,10 +221,7 @@ class LinkageService:
             # A PIN lock says so: it stops API linkage only (FAQ).
             self._fail(linkage, "pin_locked" if lock.kind == "pin" else "locked")
         if checked.birth_date != customer.birth_date or checked.phone != customer.phone:
-            verdict = sb.lockout.record_failure("identity", key, now)
-            if verdict == "counted":
-                raise SandboxError("wrong_identity")
-            self._fail(linkage, "locked_now" if verdict == "locked_now" else "locked")
+            self._failed_attempt(linkage, "identity", key, now)
         sb.lockout.record_success("identity", key, now)
         linkage.customer_id = customer.customer_id
         linkage.account_ref = account_ref(account)
@@ -277,10 +281,7 @@ class LinkageService:
         if lock is not None:
             self._fail(linkage, "pin_locked")
         if not hmac.compare_digest(pin.encode(), account.pin.encode()):
-            verdict = sb.lockout.record_failure("pin", key, now)
-            if verdict == "counted":
-                raise SandboxError("wrong_pin")
-            self._fail(linkage, "pin_locked_now" if verdict == "locked_now" else "pin_locked")
+            self._failed_attempt(linkage, "pin", key, now)
         sb.lockout.record_success("pin", key, now)
         linkage.step = Step.CONSENT
         return {}
@@ -347,6 +348,20 @@ class LinkageService:
         if linkage.challenge_id is not None:
             self._sandbox.phone.cancel(linkage.challenge_id)
         return linkage.outcome_url
+
+    def _failed_attempt(
+        self,
+        linkage: Linkage,
+        kind: Literal["identity", "pin"],
+        key: tuple[str, str],
+        now: datetime,
+    ) -> NoReturn:
+        """Count a wrong identity or PIN: say so, or end the linkage once it locks."""
+        wrong, locked_now, locked = _FAILURE_CODES[kind]
+        verdict = self._sandbox.lockout.record_failure(kind, key, now)
+        if verdict == "counted":
+            raise SandboxError(wrong)
+        self._fail(linkage, locked_now if verdict == "locked_now" else locked)
 
     def _fail(self, linkage: Linkage, code: str) -> NoReturn:
         """End the linkage with a terminal catalog error (the customer must start again)."""
