@@ -42,27 +42,10 @@ from sandbox.state import Registry, Sandbox
 from sandbox.web.app import create_app
 from sandbox.web.docs import SPEC_PATH
 from tests.web.conftest import make_sandbox
+from tests.web.test_api import JIRO, JIRO_REFS
 
 # A customer with two accounts and time deposits, so every data endpoint has something to say.
-JIRO = """
-  - id: jiro
-    name_kanji: 鈴木 次郎
-    name_kana: ｽｽﾞｷ ｼﾞﾛｳ
-    birth_date: "1975-03-03"
-    phone: "080-2222-3333"
-    email: jiro@example.jp
-    accounts:
-      - branch: "001"
-        type: ordinary
-        number: "3333333"
-        pin: "3333"
-        balance: 800000
-        time_deposits:
-          - {certificate_number: "2001", deposit_date: "2026-04-01",
-             maturity_date: "2027-04-01", principal: 1000000, rate_percent: 0.2}
-      - {branch: "002", type: savings, number: "4444444", pin: "3333", balance: 250000}
-"""
-REFS = ("001-ordinary-3333333", "002-savings-4444444")
+REFS = JIRO_REFS
 REDIRECT = "https://app.example/callback"
 CLIENT_BASIC = "Basic " + base64.b64encode(b"app-1:secret-one-123").decode()
 # Stateless or self-contained operations share one server; these get a fresh one each.
