@@ -48,9 +48,8 @@ from tests.web.test_api import JIRO, JIRO_REFS
 REFS = JIRO_REFS
 REDIRECT = "https://app.example/callback"
 CLIENT_BASIC = "Basic " + base64.b64encode(b"app-1:secret-one-123").decode()
-# Stateless or self-contained operations share one server; these get a fresh one each.
-# Operations that change the whole tenant (or arm rules that would break other operations)
-# each get a server of their own.
+# Stateless or self-contained operations share one server. Those that change the whole
+# tenant, or arm rules that would break other operations, get a fresh one each.
 TENANT_WIDE = ("reset", "putScenario", "setClock", "transferAccount", "addRule", "clearRules")
 DATA = ("listAccounts", "getAccount", "listTransactions", "listTermDeposits")
 OAUTH = ("authorize", "token", "revoke", "introspect", "metadata")
