@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from sandbox.driver import CustomerData, CustomerDriver
+from sandbox.driver import CustomerData, CustomerDriver, Outcome
 from sandbox.scenario.loader import load_scenario_text
 from sandbox.settings import Settings
 from sandbox.state import Registry, Sandbox
@@ -108,3 +108,33 @@ async def client(aiohttp_client: MakeClient, sandbox: Sandbox) -> TestClient[Any
 @pytest.fixture
 def driver(client: TestClient[Any, Any]) -> CustomerDriver:
     return CustomerDriver(client, BANK)
+
+
+async def link_and_redeem(
+    client: TestClient[Any, Any],
+    who: CustomerData,
+    *,
+    client_id: str,
+    secret: str,
+    redirect_uri: str,
+    bank: str = BANK,
+    state: str = "s",
+) -> dict[str, str]:
+    """Walk the six screens, redeem the code (client_secret_post): Bearer headers."""
+    outcome = await CustomerDriver(client, bank).link(
+        who, client_id=client_id, redirect_uri=redirect_uri, state=state
+    )
+    assert isinstance(outcome, Outcome), outcome
+    assert outcome.code is not None, outcome
+    response = await client.post(
+        f"/parasol/v1/banks/{bank}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": outcome.code,
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "client_secret": secret,
+        },
+    )
+    assert response.status == 200, await response.text()
+    return {"Authorization": f"Bearer {(await response.json())['access_token']}"}

@@ -20,14 +20,14 @@ from sandbox.clock import parse_iso
 from sandbox.domain.bank import AccountType
 from sandbox.domain.ledger import time_deposit_interest
 from sandbox.domain.oauth import BearerError
-from sandbox.driver import CustomerData, CustomerDriver, Outcome, Page
+from sandbox.driver import CustomerData, CustomerDriver, Page
 from sandbox.errors import CATALOG
 from sandbox.scenario.model import RuleModel
 from sandbox.settings import Settings
 from sandbox.state import Registry, Sandbox
 from sandbox.web.app import create_app
 from sandbox.web.docs import SPEC_PATH
-from tests.web.conftest import APP, BANK, TARO, MakeClient, make_sandbox
+from tests.web.conftest import APP, BANK, TARO, MakeClient, link_and_redeem, make_sandbox
 
 JIRO = """
   - id: jiro
@@ -684,21 +684,9 @@ async def test_openapi_yaml_and_swagger_ui_are_served_locally(
 
 async def _link(client: TestClient[Any, Any], who: CustomerData) -> dict[str, str]:
     """Walk the six screens, redeem the code at the token endpoint; Bearer headers."""
-    outcome = await CustomerDriver(client, BANK).link(who, **APP)
-    assert isinstance(outcome, Outcome), outcome
-    assert outcome.code is not None, outcome
-    response = await client.post(
-        f"{BASE}/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": outcome.code,
-            "redirect_uri": REDIRECT,
-            "client_id": "app-1",
-            "client_secret": "secret-one-123",
-        },
+    return await link_and_redeem(
+        client, who, client_id="app-1", secret="secret-one-123", redirect_uri=REDIRECT
     )
-    assert response.status == 200, await response.text()
-    return bearer((await response.json())["access_token"])
 
 
 async def test_vendor_flow_link_read_transfer_relink(client: TestClient[Any, Any]) -> None:

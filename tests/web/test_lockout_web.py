@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sandbox.driver import CustomerDriver, Outcome, Page
+from sandbox.driver import CustomerDriver, Page
 from sandbox.state import Sandbox
+from tests.web.conftest import link_and_redeem
 from tests.web.test_errors_on_demand import (
     BANK,
     CALLBACK,
@@ -178,23 +179,14 @@ async def test_pin_lock_blocks_linkage_only_an_existing_token_still_reads(
     aiohttp_client: MakeClient,
 ) -> None:
     _, client = await _lockout(aiohttp_client)
-    outcome = await CustomerDriver(client, BANK).link(
-        TARO, client_id="vendor-app", redirect_uri=CALLBACK, state="st-42"
+    headers = await link_and_redeem(
+        client,
+        TARO,
+        client_id="vendor-app",
+        secret="vendor-secret-123",
+        redirect_uri=CALLBACK,
+        state="st-42",
     )
-    assert isinstance(outcome, Outcome)
-    assert outcome.code is not None
-    response = await client.post(
-        f"/parasol/v1/banks/{BANK}/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": outcome.code,
-            "redirect_uri": CALLBACK,
-            "client_id": "vendor-app",
-            "client_secret": "vendor-secret-123",
-        },
-    )
-    assert response.status == 200, await response.text()
-    headers = {"Authorization": f"Bearer {(await response.json())['access_token']}"}
 
     driver = CustomerDriver(client, BANK)
     await to_pin(driver, TARO)

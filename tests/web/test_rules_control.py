@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from sandbox.driver import CustomerDriver, Outcome, Page
 from sandbox.errors import CATALOG
 from sandbox.state import Sandbox
-from tests.web.conftest import APP, BANK, HANAKO, TARO, MakeClient, make_sandbox
+from tests.web.conftest import APP, BANK, HANAKO, TARO, MakeClient, link_and_redeem, make_sandbox
 from tests.web.test_errors_on_demand import scenario_client
 
 Client = TestClient[Any, Any]
@@ -310,20 +310,11 @@ async def _client(aiohttp_client: MakeClient, sandbox: Sandbox) -> Client:
 
 
 async def _token(client: Client) -> dict[str, str]:
-    outcome = await CustomerDriver(client, BANK).link(
-        TARO, client_id=APP["client_id"], redirect_uri=APP["redirect_uri"], state=APP["state"]
+    return await link_and_redeem(
+        client,
+        TARO,
+        client_id=APP["client_id"],
+        secret="secret-one-123",
+        redirect_uri=APP["redirect_uri"],
+        state=APP["state"],
     )
-    assert isinstance(outcome, Outcome)
-    assert outcome.code is not None
-    response = await client.post(
-        f"/parasol/v1/banks/{BANK}/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": outcome.code,
-            "redirect_uri": APP["redirect_uri"],
-            "client_id": "app-1",
-            "client_secret": "secret-one-123",
-        },
-    )
-    assert response.status == 200, await response.text()
-    return {"Authorization": f"Bearer {(await response.json())['access_token']}"}
