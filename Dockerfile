@@ -12,8 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # Time zones come from the tzdata wheel (a project dependency), so no apt packages are needed.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY sandbox ./sandbox
+# The bundled scenarios: installed into the package as sandbox/scenarios (see pyproject).
+COPY scenarios ./scenarios
 RUN pip install --no-cache-dir . \
     && groupadd --system --gid 10001 sandbox \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin sandbox

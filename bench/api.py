@@ -19,11 +19,11 @@ from typing import Any
 import orjson
 from aiohttp import ClientSession, TCPConnector, web
 
-from sandbox.domain.accounts import account_id
+from sandbox.domain.refs import account_id
 from sandbox.scenario.loader import load_scenario_text
 from sandbox.settings import Settings
-from sandbox.state import Registry, Sandbox
-from sandbox.web.app import create_app
+from sandbox.tenant.tenant import Tenant
+from sandbox.web.app import REGISTRY, create_app
 
 SCENARIO = """
 name: bench
@@ -46,18 +46,32 @@ REF = "001-ordinary-1234567"
 LINES = 50
 
 
-def issue_token(sandbox: Sandbox) -> str:
+async def issue_token(sandbox: Tenant) -> str:
     """An access token for the bench customer, without the screens."""
-    now = sandbox.clock.now()
+    now = await sandbox.clock.now()
     request = sandbox.oauth.validate_authorize(
         {"response_type": "code", "client_id": "bench", "redirect_uri": "http://127.0.0.1/cb"}
     )
-    code = sandbox.oauth.issue_code(request, "bench", (REF,), now)
+    code = await sandbox.oauth.issue_code(request, "bench", (REF,), now)
     client = sandbox.oauth.client("bench")
     assert client is not None
-    return str(
-        sandbox.oauth.exchange_code(client, code, "http://127.0.0.1/cb", None, now)["access_token"]
+    tokens = await sandbox.oauth.exchange_code(client, code, "http://127.0.0.1/cb", None, now)
+    return str(tokens["access_token"])
+
+
+def bench_app() -> web.Application:
+    """The sandbox app on the bench scenario (in-memory store), no access log."""
+    scenario = load_scenario_text(SCENARIO, source="<bench>")
+    return create_app(
+        Settings(secret_key=b"b" * 32, access_log=False), scenarios=[(scenario, "<bench>")]
     )
+
+
+async def bench_tenant(app: web.Application) -> Tenant:
+    """The bench bank of a started ``app``."""
+    tenant = await app[REGISTRY].get("2011")
+    assert tenant is not None
+    return tenant
 
 
 async def start(app: web.Application) -> tuple[web.AppRunner, int]:
@@ -109,12 +123,9 @@ async def drive(
 
 async def main(args: argparse.Namespace) -> None:
     """Start both servers, check the page, drive both, print the comparison."""
-    sandbox = Sandbox(load_scenario_text(SCENARIO, source="<bench>"))
-    registry = Registry()
-    registry.put(sandbox)
-    app = create_app(Settings(secret_key=b"b" * 32, access_log=False), registry=registry)
+    app = bench_app()
     runner, port = await start(app)
-    headers = {"Authorization": f"Bearer {issue_token(sandbox)}"}
+    headers = {"Authorization": f"Bearer {await issue_token(await bench_tenant(app))}"}
     query = f"date_from=2026-06-01&date_to=2026-11-25&limit={LINES}"
     url = f"http://127.0.0.1:{port}/parasol/v1/banks/2011/accounts/{account_id('2011', REF)}"
     url += f"/transactions?{query}"

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 from sandbox.driver import CustomerData, CustomerDriver, Outcome  # noqa: E402
 from sandbox.scenario.build import build_population  # noqa: E402
 from sandbox.scenario.loader import load_scenario_text  # noqa: E402
+from sandbox.scenario.model import Scenario  # noqa: E402
 from sandbox.settings import Settings  # noqa: E402
-from sandbox.state import Registry, Sandbox  # noqa: E402
 from sandbox.web.app import create_app  # noqa: E402
 
 BANK = "2011"
@@ -64,9 +64,9 @@ class FlowStats:
         return self.flows / self.seconds if self.seconds else 0.0
 
 
-def linkable_customers(sandbox: Sandbox, wanted: int) -> list[CustomerData]:
+def linkable_customers(scenario: Scenario, wanted: int) -> list[CustomerData]:
     """What ``wanted`` generated customers type into the screens (first eligible account)."""
-    population = build_population(sandbox.scenario)
+    population = build_population(scenario)
     assert population is not None
     out: list[CustomerData] = []
     for index in range(CUSTOMERS):
@@ -80,11 +80,11 @@ def linkable_customers(sandbox: Sandbox, wanted: int) -> list[CustomerData]:
     return out
 
 
-async def serve(sandbox: Sandbox) -> tuple[web.AppRunner, str]:
+async def serve(scenario: Scenario) -> tuple[web.AppRunner, str]:
     """The sandbox app on 127.0.0.1 at a free port, no access log (as in bench/api.py)."""
-    registry = Registry()
-    registry.put(sandbox)
-    app = create_app(Settings(secret_key=b"b" * 32, access_log=False), registry=registry)
+    app = create_app(
+        Settings(secret_key=b"b" * 32, access_log=False), scenarios=[(scenario, "<bench-flows>")]
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -144,9 +144,9 @@ async def run_flows(
 
 async def measure(flows: int, concurrency: int) -> tuple[FlowStats, FlowStats]:
     """Sequential and concurrent flows against a fresh in-process sandbox."""
-    sandbox = Sandbox(load_scenario_text(SCENARIO, source="<bench-flows>"))
-    customers = linkable_customers(sandbox, 2 * flows)
-    runner, url = await serve(sandbox)
+    scenario = load_scenario_text(SCENARIO, source="<bench-flows>")
+    customers = linkable_customers(scenario, 2 * flows)
+    runner, url = await serve(scenario)
     try:
         await run_flows(url, customers[:5], 5, 1)  # warm-up: templates, imports, caches
         sequential = await run_flows(url, customers, flows, 1)

@@ -32,15 +32,15 @@ import startup as startup_bench  # noqa: E402
 from api import LINES, REF  # noqa: E402
 from api import SCENARIO as API_SCENARIO  # noqa: E402
 
-from sandbox.domain.accounts import account_id  # noqa: E402
+from sandbox.domain.refs import account_id  # noqa: E402
 from sandbox.driver import CustomerData, CustomerDriver, Outcome  # noqa: E402
+from sandbox.scenario.build import build_directory  # noqa: E402
 from sandbox.scenario.loader import load_scenario_text  # noqa: E402
-from sandbox.state import Sandbox  # noqa: E402
 
 BANK = "2011"
 CALLBACK = "http://127.0.0.1/cb"
 # What bench/api.py's customer types into the screens, read from that scenario.
-_BENCH = Sandbox(load_scenario_text(API_SCENARIO)).directory.get_customer("bench")
+_BENCH = build_directory(load_scenario_text(API_SCENARIO)).get_customer("bench")
 assert _BENCH is not None
 BENCH_CUSTOMER = CustomerData.of(_BENCH)
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"bench:bench-secret").decode()}

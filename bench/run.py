@@ -38,11 +38,7 @@ import latency as latency_bench  # noqa: E402
 import startup as startup_bench  # noqa: E402
 from aiohttp import web  # noqa: E402
 
-from sandbox.domain.accounts import account_id  # noqa: E402
-from sandbox.scenario.loader import load_scenario_text  # noqa: E402
-from sandbox.settings import Settings  # noqa: E402
-from sandbox.state import Registry, Sandbox  # noqa: E402
-from sandbox.web.app import create_app  # noqa: E402
+from sandbox.domain.refs import account_id  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -62,12 +58,10 @@ class Row:
 
 async def api_throughput(requests: int, concurrency: int, seconds: float) -> dict[str, float]:
     """Requests/s of the sandbox's /transactions and of a static aiohttp JSON handler."""
-    sandbox = Sandbox(load_scenario_text(api_bench.SCENARIO, source="<bench>"))
-    registry = Registry()
-    registry.put(sandbox)
-    app = create_app(Settings(secret_key=b"b" * 32, access_log=False), registry=registry)
+    app = api_bench.bench_app()
     runner, port = await api_bench.start(app)
-    headers = {"Authorization": f"Bearer {api_bench.issue_token(sandbox)}"}
+    token = await api_bench.issue_token(await api_bench.bench_tenant(app))
+    headers = {"Authorization": f"Bearer {token}"}
     path = f"/parasol/v1/banks/2011/accounts/{account_id('2011', api_bench.REF)}/transactions"
     url = f"http://127.0.0.1:{port}{path}?date_from=2026-06-01&date_to=2026-11-25&limit=50"
     page: dict[str, Any] = {}

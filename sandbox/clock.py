@@ -1,11 +1,15 @@
-"""The sandbox clock: the only place that reads real time. Everything is Japan time."""
+"""The sandbox clock: the only place that reads real time. Everything is Japan time.
+
+A bank's virtual clock is a value, :class:`ClockState` (virtual base, wall-clock anchor,
+frozen), that a store can hold: every worker that reads the same state computes the same
+time, and a restart continues where the clock stood.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -38,22 +42,9 @@ def jst_date(moment: datetime) -> date:
     return to_jst(moment).date()
 
 
-class Clock(Protocol):
-    """Something that tells the time (always aware, Asia/Tokyo)."""
-
-    def now(self) -> datetime: ...
-
-    def monotonic(self) -> float: ...
-
-
-class SystemClock:
-    """Real time, in Japan."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC).astimezone(JST)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
+def wall_seconds() -> float:
+    """Real wall-clock time, seconds since the epoch (the anchor of every virtual clock)."""
+    return time.time()
 
 
 def real_now() -> datetime:
@@ -61,54 +52,38 @@ def real_now() -> datetime:
     return datetime.now(UTC).astimezone(JST)
 
 
-class VirtualClock:
-    """A clock that can be frozen, set and advanced; when running it follows real time."""
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """A virtual clock as data: ``base`` at wall time ``anchor``; frozen or running.
 
-    def __init__(self, start: datetime | None = None, *, frozen: bool = False) -> None:
-        self._lock = threading.Lock()
-        self._frozen = frozen
-        self._start = to_jst(start) if start is not None else None
-        self._start_frozen = frozen
-        self._base = self._start if self._start is not None else real_now()
-        self._anchor = time.monotonic()
+    ``origin`` is the virtual time the bank (re)started at: statements are derived from it.
+    """
 
-    @property
-    def frozen(self) -> bool:
-        return self._frozen
+    base: datetime
+    anchor: float
+    frozen: bool
+    origin: datetime
 
-    def now(self) -> datetime:
-        with self._lock:
-            if self._frozen:
-                return self._base
-            return self._base + timedelta(seconds=time.monotonic() - self._anchor)
+    @classmethod
+    def starting(cls, start: datetime | None, frozen: bool, wall: float) -> ClockState:
+        """A clock at ``start`` (or real time when None) as of wall time ``wall``."""
+        base = to_jst(start) if start is not None else datetime.fromtimestamp(wall, JST)
+        return cls(base=base, anchor=wall, frozen=frozen, origin=base)
 
-    def monotonic(self) -> float:
-        return self.now().timestamp()
+    def now(self, wall: float) -> datetime:
+        """The virtual time at wall time ``wall``."""
+        if self.frozen:
+            return self.base
+        return self.base + timedelta(seconds=wall - self.anchor)
 
-    def set(self, moment: datetime) -> datetime:
-        """Jump to ``moment`` (forwards or backwards)."""
-        with self._lock:
-            self._base = to_jst(moment)
-            self._anchor = time.monotonic()
-            return self._base
+    def set(self, moment: datetime, wall: float) -> ClockState:
+        """Jump to ``moment`` (forwards or backwards), keeping the mode."""
+        return replace(self, base=to_jst(moment), anchor=wall)
 
-    def advance(self, seconds: float) -> datetime:
+    def advance(self, seconds: float, wall: float) -> ClockState:
         """Move the clock by ``seconds`` (may be negative)."""
-        current = self.now()
-        return self.set(current + timedelta(seconds=seconds))
+        return self.set(self.now(wall) + timedelta(seconds=seconds), wall)
 
-    def freeze(self, frozen: bool = True) -> datetime:
+    def freeze(self, frozen: bool, wall: float) -> ClockState:
         """Stop (or restart) the clock at the current virtual time."""
-        current = self.now()
-        with self._lock:
-            self._frozen = frozen
-            self._base = current
-            self._anchor = time.monotonic()
-        return current
-
-    def reset(self) -> None:
-        """Go back to the scenario's start time (or real time) and mode."""
-        with self._lock:
-            self._base = self._start if self._start is not None else real_now()
-            self._frozen = self._start_frozen
-            self._anchor = time.monotonic()
+        return replace(self, base=self.now(wall), anchor=wall, frozen=frozen)

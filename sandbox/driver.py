@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from sandbox.domain.bank import Customer
+from sandbox.web.common import bank_path
 
 
 class HttpClient(Protocol):
@@ -199,7 +200,7 @@ class CustomerDriver:
     async def authorize(self, **params: str) -> Page | Outcome:
         """Open the authorize URL as the app would (response_type=code added)."""
         query = {"response_type": "code", "scope": "accounts", **params}
-        url = f"/parasol/v1/banks/{self.bank}/oauth/auth?{urlencode(query)}"
+        url = f"{bank_path(self.bank)}/oauth/auth?{urlencode(query)}"
         return await self._fetch(url)
 
     def _form(self, **fields: str) -> dict[str, str]:

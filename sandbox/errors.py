@@ -8,9 +8,8 @@ a Japanese bank system would word them; they are marked ``documented=False``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-Screen = Literal["account", "identity", "phone", "pin", "consent", "any", "api", "token"]
+from sandbox.steps import Step
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +18,7 @@ class CatalogError:
 
     code: str
     message: str
-    screen: Screen
+    screen: Step
     http_status: int
     oauth_error: str
     documented: bool = False
@@ -44,7 +43,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "wrong_account",
         "ご指定の口座は、本サービスではお取り扱いできません。",
-        "identity",
+        Step.IDENTITY,
         400,
         "access_denied",
         documented=True,
@@ -53,7 +52,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "wrong_identity",
         "本人認証情報が誤っています。本人認証項目をご確認のうえ、再度入力して下さい。",
-        "identity",
+        Step.IDENTITY,
         401,
         "access_denied",
         documented=True,
@@ -62,7 +61,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "locked_now",
         "お取扱いができなくなりました。詳しくは本サービスのお問合せ窓口へご照会下さい。",
-        "identity",
+        Step.IDENTITY,
         403,
         "access_denied",
         documented=True,
@@ -71,7 +70,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "locked",
         "ただ今お取扱いできません。詳しくは本サービスのお問合せ窓口へご照会下さい。",
-        "identity",
+        Step.IDENTITY,
         403,
         "access_denied",
         documented=True,
@@ -81,7 +80,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "off_hours",
         "この時間はサービスを行っておりません。ご了承下さい。",
-        "any",
+        Step.ANY,
         503,
         "temporarily_unavailable",
         documented=True,
@@ -91,7 +90,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "congestion",
         "ただ今受付が混雑しておりますので、しばらくしてからご利用下さい。",
-        "any",
+        Step.ANY,
         503,
         "temporarily_unavailable",
         documented=True,
@@ -101,7 +100,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "system_error",
         "調整のため連絡ができなくなりました。なお、お急ぎの場合は本サービスのお問合せ窓口へご照会下さい。",
-        "any",
+        Step.ANY,
         500,
         "server_error",
         documented=True,
@@ -110,7 +109,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "service_unavailable",
         "ご指定のサービスはただ今お取扱いできません。なお、お急ぎの場合は本サービスのお問合せ窓口へご照会下さい。",
-        "any",
+        Step.ANY,
         503,
         "temporarily_unavailable",
         documented=True,
@@ -121,7 +120,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "phone_window_expired",
         "電話番号認証の有効時間(120秒)を過ぎました。お手数ですが、API連携認証の最初から操作をやり直して下さい。",
-        "phone",
+        Step.PHONE,
         400,
         "access_denied",
         restart=True,
@@ -130,7 +129,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "wrong_pin",
         "暗証番号が誤っています。キャッシュカードの暗証番号をご確認のうえ、再度入力して下さい。",
-        "pin",
+        Step.PIN,
         401,
         "access_denied",
         cause="cash card PIN does not match",
@@ -139,7 +138,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
         "pin_locked_now",
         "お取扱いができなくなりました。詳しくは本サービスのお問合せ窓口へご照会下さい。"
         + PIN_LOCK_SCOPE,
-        "pin",
+        Step.PIN,
         403,
         "access_denied",
         cause="the wrong PIN that reached the limit; API linkage locked until 00:00 JST",
@@ -148,7 +147,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
         "pin_locked",
         "ただ今お取扱いできません。詳しくは本サービスのお問合せ窓口へご照会下さい。"
         + PIN_LOCK_SCOPE,
-        "pin",
+        Step.PIN,
         403,
         "access_denied",
         cause="linkage attempted while the PIN lock holds",
@@ -157,7 +156,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
         "account_transferred",
         "ご指定の口座は移管されたため、本サービスではお取り扱いできません。"
         "新しいお取引店舗・口座番号で再度API連携認証を行って下さい。",
-        "api",
+        Step.API,
         403,
         "access_denied",
         cause="the account moved to another branch (移管); link again with the new number",
@@ -165,7 +164,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "session_expired",
         "一定時間操作がなかったため、処理を中断しました。お手数ですが、最初から操作をやり直して下さい。",
-        "any",
+        Step.ANY,
         400,
         "access_denied",
         restart=True,
@@ -174,7 +173,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "invalid_form",
         "不正な画面操作が行われました。お手数ですが、最初から操作をやり直して下さい。",
-        "any",
+        Step.ANY,
         403,
         "access_denied",
         restart=True,
@@ -183,7 +182,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "invalid_token",
         "アクセストークンが無効です。再度API連携認証を行って下さい。",
-        "api",
+        Step.API,
         401,
         "invalid_token",
         cause="access token unknown, expired or revoked",
@@ -191,7 +190,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "insufficient_scope",
         "このアクセストークンでは照会できません。",
-        "api",
+        Step.API,
         403,
         "insufficient_scope",
         cause="the token lacks the scope this endpoint needs",
@@ -199,7 +198,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "reauth_required",
         "セキュリティ確保のため、再度API連携認証を行って下さい。",
-        "api",
+        Step.API,
         401,
         "invalid_token",
         cause="the periodic re-authentication period has passed",
@@ -207,7 +206,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "account_not_found",
         "ご指定の口座は照会できません。",
-        "api",
+        Step.API,
         404,
         "invalid_request",
         cause="account_id unknown or not linked to this token",
@@ -215,7 +214,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "period_out_of_range",
         "照会可能な期間を超えています。明細は約3か月分のみ照会できます。",
-        "api",
+        Step.API,
         400,
         "invalid_request",
         cause="statement range starts before the held period (about 3 months)",
@@ -223,7 +222,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "invalid_parameter",
         "照会条件に誤りがあります。",
-        "api",
+        Step.API,
         400,
         "invalid_request",
         cause="a query parameter is missing or malformed",
@@ -231,7 +230,7 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "not_found",
         "ご指定のページは存在しません。",
-        "any",
+        Step.ANY,
         404,
         "invalid_request",
         cause="unknown path or bank code",
@@ -239,10 +238,18 @@ _ENTRIES: tuple[CatalogError, ...] = (
     CatalogError(
         "method_not_allowed",
         "ご指定の操作はできません。",
-        "any",
+        Step.ANY,
         405,
         "invalid_request",
         cause="HTTP method not allowed on this path",
+    ),
+    CatalogError(
+        "internal_error",
+        "システムエラーが発生しました。しばらくしてから再度ご利用下さい。",
+        Step.ANY,
+        500,
+        "server_error",
+        cause="a fault of the sandbox itself (logged with its traceback); never injected by rules",
     ),
 )
 
@@ -271,39 +278,15 @@ INJECTABLE: frozenset[str] = frozenset(
 )
 
 
-def get(code: str) -> CatalogError:
-    """The catalog entry for ``code`` (KeyError if unknown)."""
-    return CATALOG[code]
-
-
 class SandboxError(Exception):
     """A catalog error raised by domain code; web code renders it."""
 
-    def __init__(self, code: str, detail: str = "") -> None:
+    def __init__(self, code: str, detail: str = "", *, retry_after: int | None = None) -> None:
         self.entry = CATALOG[code]
         self.detail = detail
+        self.retry_after = retry_after if retry_after is not None else self.entry.retry_after
         super().__init__(f"{code}: {detail}" if detail else code)
 
     @property
     def code(self) -> str:
         return self.entry.code
-
-
-# Screen text that is not an error of the catalog (word for word from shared/DOMAIN.md).
-FIELD_REQUIRED = "必ず入力して下さい。"
-MISSING_FIELDS_TITLE = "エラー"
-MISSING_FIELDS = "入力されていない項目があります。"
-PHONE_WAITING = "認証中(認証着信待ち)"
-PHONE_INSTRUCTIONS = (
-    "お届け電話番号から認証先電話番号にお電話ください。"
-    "電話番号認証完了後、「確定する」ボタンを押してください。"
-)
-# Field-level messages of the sandbox's own (the seed documents only "required").
-NAME_NOT_HALFWIDTH_KANA = "半角カタカナで入力して下さい。"
-EMAIL_MISMATCH = "メールアドレスと確認用メールアドレスが一致しません。"
-EMAIL_INVALID = "メールアドレスは半角英数字・記号で正しく入力して下さい。"
-PHONE_INVALID = "電話番号は半角数字10桁または11桁(ハイフン可)で入力して下さい。"
-ACCOUNT_NUMBER_INVALID = "口座番号は半角数字7桁で入力して下さい。"
-BRANCH_INVALID = "お取引店舗を選択して下さい。"
-DATE_INVALID = "生年月日が正しくありません。"
-PIN_INVALID = "暗証番号は半角数字4桁で入力して下さい。"

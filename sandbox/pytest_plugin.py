@@ -6,7 +6,6 @@ scenario with the ``sandbox_scenario`` fixture (override it) or ``--sandbox-scen
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,8 @@ from sandbox.scenario.loader import (
 )
 from sandbox.scenario.model import ClockModel, Scenario
 from sandbox.settings import Settings
-from sandbox.state import Registry, Sandbox
-from sandbox.web.app import create_app
+from sandbox.tenant.tenant import Tenant
+from sandbox.web.app import REGISTRY, create_app
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,7 +43,7 @@ class RunningSandbox:
 
     url: str
     bank: str
-    state: Sandbox
+    state: Tenant
 
     def driver(self, session: aiohttp.ClientSession) -> CustomerDriver:
         """A headless customer using ``session`` (which must have base_url=self.url)."""
@@ -56,12 +55,6 @@ class RunningSandbox:
         if found is None:
             raise KeyError(f"no customer {customer_id!r} in scenario {self.state.scenario.name}")
         return CustomerData.of(found, account_index)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -85,15 +78,14 @@ def sandbox_scenario(request: pytest.FixtureRequest) -> Scenario:
 @pytest.fixture
 async def sandbox_server(sandbox_scenario: Scenario) -> AsyncIterator[RunningSandbox]:
     """A sandbox server on a free port of 127.0.0.1, stopped after the test."""
-    registry = Registry()
-    state = Sandbox(sandbox_scenario, source="<pytest>")
-    registry.put(state)
-    app = create_app(Settings(), registry=registry)
+    app = create_app(Settings(), scenarios=[(sandbox_scenario, "<pytest>")])
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = _free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = web.TCPSite(runner, "127.0.0.1", 0)  # the kernel picks a free port
     await site.start()
+    port = runner.addresses[0][1]
+    state = await app[REGISTRY].get(sandbox_scenario.bank.code)
+    assert state is not None
     try:
         yield RunningSandbox(f"http://127.0.0.1:{port}", state.bank_code, state)
     finally:

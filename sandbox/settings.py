@@ -34,6 +34,8 @@ class Settings:
     # How apps reach the sandbox (e.g. behind a proxy): the OAuth issuer's base. Unset: the
     # scheme and Host of each request.
     public_url: str | None = None
+    # Where state lives: "memory" (the default; gone when the process exits).
+    store_url: str = "memory"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +51,7 @@ class Settings:
             log_level=(env.get("SANDBOX_LOG_LEVEL") or "INFO").upper(),
             access_log=env.get("SANDBOX_ACCESS_LOG", "1").strip().lower() not in _FALSE,
             public_url=(env.get("SANDBOX_PUBLIC_URL") or "").rstrip("/") or None,
+            store_url=env.get("SANDBOX_STORE") or "memory",
         )
 
 

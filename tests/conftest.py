@@ -9,6 +9,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from sandbox.scenario.loader import default_scenario
+from sandbox.store.base import TenantStore
+from sandbox.store.memory import MemoryStore
 from tests.spec_check import SPEC_LOG, TOTAL, SpecLog, add_spec_check
 
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -35,3 +38,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"spec check: {TOTAL.checked} responses validated against sandbox/web/openapi.yaml"
         )
+
+
+@pytest.fixture
+async def tenant_store() -> AsyncIterator[TenantStore]:
+    """One bank's state in a fresh in-memory store (for tests of the tenant services)."""
+    store = MemoryStore()
+    await store.put_bank("2011", default_scenario(), "<test>")
+    yield store.tenant("2011")
+    await store.close()

@@ -1,4 +1,4 @@
-"""The sandbox clock: virtual time, always Asia/Tokyo."""
+"""The sandbox clock: virtual time as a value, always Asia/Tokyo."""
 
 from __future__ import annotations
 
@@ -9,100 +9,84 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-import sandbox.clock
 from sandbox.clock import (
     JST,
-    SystemClock,
-    VirtualClock,
+    ClockState,
     jst_date,
     next_midnight,
     parse_iso,
     real_now,
     to_jst,
+    wall_seconds,
 )
 
 START = datetime(2025, 1, 6, 2, 30, tzinfo=JST)
+WALL = 1_000.0  # the wall-clock second the state was made at
 
 
 def test_frozen_clock_stands_still() -> None:
-    clock = VirtualClock(START, frozen=True)
+    clock = ClockState.starting(START, frozen=True, wall=WALL)
     assert clock.frozen
-    assert clock.now() == START
-    assert clock.now() == START
-    assert clock.now().tzinfo is JST
+    assert clock.now(WALL) == START
+    assert clock.now(WALL + 3600) == START
+    assert clock.now(WALL).tzinfo is JST
 
 
 def test_advance_and_set() -> None:
-    clock = VirtualClock(START, frozen=True)
-    assert clock.advance(90) == START + timedelta(seconds=90)
-    assert clock.now() == START + timedelta(seconds=90)
-    assert clock.advance(-30) == START + timedelta(seconds=60)
+    clock = ClockState.starting(START, frozen=True, wall=WALL)
+    clock = clock.advance(90, WALL + 1)
+    assert clock.now(WALL + 2) == START + timedelta(seconds=90)
+    clock = clock.advance(-30, WALL + 3)
+    assert clock.now(WALL + 3) == START + timedelta(seconds=60)
     moment = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
-    assert clock.set(moment) == moment
-    assert clock.now().utcoffset() == timedelta(hours=9)
-    assert clock.now().hour == 21
+    clock = clock.set(moment, WALL + 4)
+    assert clock.now(WALL + 4) == moment
+    assert clock.now(WALL + 4).utcoffset() == timedelta(hours=9)
+    assert clock.now(WALL + 4).hour == 21
+    assert clock.frozen  # set and advance keep the mode
+    assert clock.origin == START  # the start the bank's statements derive from stays
 
 
-def test_reset_returns_to_start_and_mode() -> None:
-    clock = VirtualClock(START, frozen=True)
-    clock.advance(3600)
-    clock.freeze(False)
-    assert not clock.frozen
-    clock.reset()
-    assert clock.frozen
-    assert clock.now() == START
+def test_running_clock_follows_real_time() -> None:
+    clock = ClockState.starting(START, frozen=False, wall=WALL)
+    assert clock.now(WALL) == START
+    assert clock.now(WALL + 5) == START + timedelta(seconds=5)
+    moved = clock.set(START + timedelta(days=1), WALL + 5)
+    assert moved.now(WALL + 6.5) == START + timedelta(days=1, seconds=1.5)
 
 
-class FakeMonotonic:
-    """Stands in for time.monotonic inside sandbox.clock."""
-
-    def __init__(self) -> None:
-        self.value = 1000.0
-
-    def monotonic(self) -> float:
-        return self.value
-
-
-@pytest.fixture
-def ticks(monkeypatch: pytest.MonkeyPatch) -> FakeMonotonic:
-    fake = FakeMonotonic()
-    monkeypatch.setattr(sandbox.clock, "time", fake)
-    return fake
-
-
-def test_running_clock_follows_real_time(ticks: FakeMonotonic) -> None:
-    clock = VirtualClock(START)
-    assert clock.now() == START
-    ticks.value += 5
-    assert clock.now() == START + timedelta(seconds=5)
-    assert clock.monotonic() == (START + timedelta(seconds=5)).timestamp()
-
-
-def test_clock_without_start_is_real_time_in_japan(ticks: FakeMonotonic) -> None:
-    with time_machine.travel(datetime(2025, 3, 3, 15, 30, tzinfo=UTC), tick=False):
-        assert VirtualClock().now() == datetime(2025, 3, 4, 0, 30, tzinfo=JST)
-        assert SystemClock().now() == datetime(2025, 3, 4, 0, 30, tzinfo=JST)
+def test_clock_without_start_is_real_time_in_japan() -> None:
+    moment = datetime(2025, 3, 3, 15, 30, tzinfo=UTC)
+    clock = ClockState.starting(None, frozen=False, wall=moment.timestamp())
+    assert clock.now(moment.timestamp()) == datetime(2025, 3, 4, 0, 30, tzinfo=JST)
+    assert clock.now(moment.timestamp()).tzinfo is JST
+    assert clock.origin == datetime(2025, 3, 4, 0, 30, tzinfo=JST)
+    with time_machine.travel(moment, tick=False):
+        assert real_now() == datetime(2025, 3, 4, 0, 30, tzinfo=JST)
         assert real_now().tzinfo is JST
+        assert wall_seconds() == moment.timestamp()
 
 
-def test_reset_without_start_goes_back_to_real_time(ticks: FakeMonotonic) -> None:
-    with time_machine.travel(datetime(2025, 3, 3, 15, 30, tzinfo=UTC), tick=False):
-        clock = VirtualClock()
-        clock.set(START)
-        clock.reset()
-        assert clock.now() == datetime(2025, 3, 4, 0, 30, tzinfo=JST)
-        assert not clock.frozen
+def test_freeze_keeps_the_current_time() -> None:
+    clock = ClockState.starting(START, frozen=False, wall=WALL)
+    clock = clock.freeze(True, WALL + 10)
+    frozen_at = clock.now(WALL + 10)
+    assert clock.now(WALL + 20) == frozen_at == START + timedelta(seconds=10)
+    clock = clock.freeze(False, WALL + 20)
+    assert not clock.frozen
+    assert clock.now(WALL + 21) == START + timedelta(seconds=11)
 
 
-def test_freeze_keeps_the_current_time(ticks: FakeMonotonic) -> None:
-    clock = VirtualClock(START)
-    ticks.value += 10
-    frozen_at = clock.freeze()
-    ticks.value += 10
-    assert clock.now() == frozen_at == START + timedelta(seconds=10)
-    clock.freeze(False)
-    ticks.value += 1
-    assert clock.now() == START + timedelta(seconds=11)
+def test_two_readers_of_the_same_state_agree_to_the_millisecond() -> None:
+    state = ClockState.starting(START, frozen=False, wall=WALL).advance(42.5, WALL + 7)
+    # Another worker holds its own copy of the stored state (e.g. loaded from a database).
+    other = ClockState(state.base, state.anchor, state.frozen, state.origin)
+    assert other == state
+    for wall in (WALL + 7, WALL + 7.0005, WALL + 86_400.123):
+        mine, theirs = state.now(wall), other.now(wall)
+        assert mine == theirs
+    # Readers a fraction of a millisecond apart in wall time are within that of each other.
+    assert abs(state.now(WALL + 8) - other.now(WALL + 8.0004)) < timedelta(milliseconds=1)
 
 
 def test_next_midnight() -> None:
@@ -121,13 +105,13 @@ def test_naive_values_are_japan_time() -> None:
     assert parse_iso("2025-01-06T02:30:00") == START
     assert parse_iso("2025-01-05T17:30:00Z") == START
     assert jst_date(datetime(2025, 1, 5, 15, 0, tzinfo=UTC)) == START.date()
+    assert ClockState.starting(naive, frozen=True, wall=WALL).now(WALL) == START
 
 
 SCRIPT = """
-from datetime import datetime
-from sandbox.clock import VirtualClock, next_midnight, parse_iso
-clock = VirtualClock(parse_iso("2025-01-06T23:59:00"), frozen=True)
-print(clock.now().isoformat(), next_midnight(clock.now()).isoformat())
+from sandbox.clock import ClockState, next_midnight, parse_iso
+clock = ClockState.starting(parse_iso("2025-01-06T23:59:00"), frozen=True, wall=0.0)
+print(clock.now(0.0).isoformat(), next_midnight(clock.now(0.0)).isoformat())
 """
 
 

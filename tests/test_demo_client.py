@@ -16,10 +16,10 @@ from aiohttp import web
 
 from sandbox.domain.bank import Customer
 from sandbox.driver import CustomerData, CustomerDriver, Outcome
+from sandbox.scenario.build import build_directory
 from sandbox.scenario.loader import bundled_scenario_text, default_scenario, load_scenario_text
 from sandbox.settings import Settings
-from sandbox.state import Registry, Sandbox
-from sandbox.web.app import create_app
+from sandbox.web.app import REGISTRY, create_app
 
 
 def _demo_module() -> ModuleType:
@@ -34,41 +34,43 @@ def _demo_module() -> ModuleType:
 
 
 def _taro() -> Customer:
-    customer = Sandbox(default_scenario()).directory.get_customer("taro")
+    customer = build_directory(default_scenario()).get_customer("taro")
     assert customer is not None
     return customer
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _listening_socket() -> socket.socket:
+    """A socket on a port of 127.0.0.1 the kernel picked (no free-port guess)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
-async def _serve(app: web.Application, port: int) -> web.AppRunner:
+async def _serve(app: web.Application, sock: socket.socket) -> web.AppRunner:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.SockSite(runner, sock).start()
     return runner
 
 
 @pytest.fixture
 async def servers() -> AsyncIterator[tuple[str, str]]:
     """The sandbox (default scenario, noon) and the demo app, both on 127.0.0.1."""
-    sandbox_port, demo_port = _free_port(), _free_port()
+    sandbox_sock, demo_sock = _listening_socket(), _listening_socket()
+    sandbox_port, demo_port = sandbox_sock.getsockname()[1], demo_sock.getsockname()[1]
     # The default scenario, with demo-app's redirect URI on the port the demo app got.
     text = bundled_scenario_text("default").replace(
         "http://127.0.0.1:8765/callback", f"http://127.0.0.1:{demo_port}/callback"
     )
-    state = Sandbox(load_scenario_text(text))
-    state.clock.set(state.clock.now().replace(hour=12))
-    registry = Registry()
-    registry.put(state)
+    sandbox_app = create_app(Settings(), scenarios=[(load_scenario_text(text), "<test>")])
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     runners = [
-        await _serve(create_app(Settings(), registry=registry), sandbox_port),
-        await _serve(_demo_module().create_demo_app(sandbox_url, "2011", demo_port), demo_port),
+        await _serve(sandbox_app, sandbox_sock),
+        await _serve(_demo_module().create_demo_app(sandbox_url, "2011", demo_port), demo_sock),
     ]
+    state = await sandbox_app[REGISTRY].get("2011")
+    assert state is not None
+    await state.clock.set((await state.clock.now()).replace(hour=12))
     try:
         yield sandbox_url, f"http://127.0.0.1:{demo_port}"
     finally:

@@ -99,9 +99,11 @@ def test_customer_data_comes_from_the_scenario(sandbox_server: RunningSandbox) -
         sandbox_server.customer("nobody")
 
 
-def test_default_scenario_is_frozen_at_noon_for_tests(sandbox_server: RunningSandbox) -> None:
-    now = sandbox_server.state.clock.now()
-    assert sandbox_server.state.clock.frozen
+async def test_default_scenario_is_frozen_at_noon_for_tests(
+    sandbox_server: RunningSandbox,
+) -> None:
+    now = await sandbox_server.state.clock.now()
+    assert (await sandbox_server.state.clock.state()).frozen
     assert (now.hour, now.minute, now.second) == (12, 0, 0)
     assert now.utcoffset() is not None
     assert sandbox_server.state.calendar.closed_window(now) is None

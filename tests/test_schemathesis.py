@@ -36,12 +36,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from sandbox.domain.accounts import account_id
+from sandbox.domain.refs import account_id
 from sandbox.settings import Settings
-from sandbox.state import Registry, Sandbox
-from sandbox.web.app import create_app
+from sandbox.tenant.tenant import Tenant
+from sandbox.web.app import REGISTRY, create_app
 from sandbox.web.docs import SPEC_PATH
-from tests.web.conftest import make_sandbox
+from tests.web.conftest import make_scenario
 from tests.web.test_api import JIRO, JIRO_REFS
 
 # A customer with two accounts and time deposits, so every data endpoint has something to say.
@@ -72,46 +72,49 @@ class LiveServer:
     """A sandbox served from a background thread on 127.0.0.1."""
 
     url: str
-    sandbox: Sandbox
+    sandbox: Tenant
     token: str
     session: requests.Session
 
 
-def issue_token(sandbox: Sandbox) -> str:
+async def issue_token(sandbox: Tenant) -> str:
     """An access token for jiro's two accounts, as if he had walked the screens."""
-    now = sandbox.clock.now()
+    now = await sandbox.clock.now()
     request = sandbox.oauth.validate_authorize(
         {"response_type": "code", "client_id": "app-1", "redirect_uri": REDIRECT}
     )
-    code = sandbox.oauth.issue_code(request, "jiro", REFS, now)
+    code = await sandbox.oauth.issue_code(request, "jiro", REFS, now)
     client = sandbox.oauth.client("app-1")
     assert client is not None
-    return str(sandbox.oauth.exchange_code(client, code, REDIRECT, None, now)["access_token"])
+    tokens = await sandbox.oauth.exchange_code(client, code, REDIRECT, None, now)
+    return str(tokens["access_token"])
 
 
 @contextlib.contextmanager
 def serve() -> Iterator[LiveServer]:
     """A fresh sandbox server in a thread, stopped on exit."""
-    sandbox = make_sandbox(JIRO)
-    registry = Registry()
-    registry.put(sandbox)
-    app = create_app(Settings(secret_key=b"f" * 32, access_log=False), registry=registry)
+    app = create_app(
+        Settings(secret_key=b"f" * 32, access_log=False),
+        scenarios=[(make_scenario(JIRO), "<test>")],
+    )
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app, access_log=None)
 
-    async def start() -> int:
-        await runner.setup()
+    async def start() -> tuple[int, Tenant, str]:
+        await runner.setup()  # starts the app: the scenario is loaded
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        return int(runner.addresses[0][1])
+        sandbox = await app[REGISTRY].get("2011")
+        assert sandbox is not None
+        return int(runner.addresses[0][1]), sandbox, await issue_token(sandbox)
 
-    port = loop.run_until_complete(start())
+    port, sandbox, token = loop.run_until_complete(start())
     thread = threading.Thread(target=loop.run_forever, name="sandbox-fuzz", daemon=True)
     thread.start()
     session = requests.Session()
     session.trust_env = False  # never a proxy: the server is on 127.0.0.1
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", sandbox, issue_token(sandbox), session)
+        yield LiveServer(f"http://127.0.0.1:{port}", sandbox, token, session)
     finally:
         session.close()
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sandbox import errors
+from sandbox import ui_text
 from sandbox.domain.bank import LINKABLE_TYPES, AccountType, is_valid_phone, normalize_phone
 
 _HALF_KANA = re.compile(r"^[\uff66-\uff9f\uff61-\uff65 ]+$")
@@ -49,7 +49,7 @@ FieldErrors = dict[str, str]
 
 
 def _required(form: Mapping[str, str], names: tuple[str, ...]) -> FieldErrors:
-    return {n: errors.FIELD_REQUIRED for n in names if not form.get(n, "").strip()}
+    return {n: ui_text.FIELD_REQUIRED for n in names if not form.get(n, "").strip()}
 
 
 def check_account(
@@ -61,13 +61,13 @@ def check_account(
     kind = form.get("account_type", "").strip()
     number = form.get("account_number", "").strip()
     if "branch_code" not in problems and branch not in branch_codes:
-        problems["branch_code"] = errors.BRANCH_INVALID
+        problems["branch_code"] = ui_text.BRANCH_INVALID
     if "account_type" not in problems and kind not in {t.value for t in LINKABLE_TYPES}:
-        problems["account_type"] = "科目を選択して下さい。"
+        problems["account_type"] = ui_text.ACCOUNT_TYPE_INVALID
     if "account_number" not in problems and not (
         number.isascii() and number.isdigit() and len(number) == 7
     ):
-        problems["account_number"] = errors.ACCOUNT_NUMBER_INVALID
+        problems["account_number"] = ui_text.ACCOUNT_NUMBER_INVALID
     if problems:
         return None, problems
     return AccountInput(branch, AccountType(kind), number), {}
@@ -80,20 +80,20 @@ def check_identity(
     problems = _required(form, IDENTITY_FIELDS)
     name = form.get("name_kana", "").strip()
     if "name_kana" not in problems and not _HALF_KANA.match(name):
-        problems["name_kana"] = errors.NAME_NOT_HALFWIDTH_KANA
+        problems["name_kana"] = ui_text.NAME_NOT_HALFWIDTH_KANA
     birth = _birth_date(form, today)
     if birth is None and not problems.keys() & {"birth_year", "birth_month", "birth_day"}:
-        problems["birth_day"] = errors.DATE_INVALID
+        problems["birth_day"] = ui_text.DATE_INVALID
     phone_text = form.get("phone", "").strip()
     phone = normalize_phone(phone_text)
     if "phone" not in problems and not (_PHONE_CHARS.match(phone_text) and is_valid_phone(phone)):
-        problems["phone"] = errors.PHONE_INVALID
+        problems["phone"] = ui_text.PHONE_INVALID
     email = form.get("email", "").strip()
     confirm = form.get("email_confirm", "").strip()
     if "email" not in problems and not (email.isascii() and _EMAIL.match(email)):
-        problems["email"] = errors.EMAIL_INVALID
+        problems["email"] = ui_text.EMAIL_INVALID
     if not problems.keys() & {"email", "email_confirm"} and email != confirm:
-        problems["email_confirm"] = errors.EMAIL_MISMATCH
+        problems["email_confirm"] = ui_text.EMAIL_MISMATCH
     if problems or birth is None:
         return None, problems
     return IdentityInput(name, birth, phone, email), {}
@@ -114,7 +114,7 @@ def check_pin(form: Mapping[str, str]) -> tuple[str | None, FieldErrors]:
     """Screen ⑤'s PIN: exactly four half-width digits."""
     pin = form.get("pin", "")
     if not pin:
-        return None, {"pin": errors.FIELD_REQUIRED}
+        return None, {"pin": ui_text.FIELD_REQUIRED}
     if not (pin.isascii() and pin.isdigit() and len(pin) == 4):
-        return None, {"pin": errors.PIN_INVALID}
+        return None, {"pin": ui_text.PIN_INVALID}
     return pin, {}

@@ -10,22 +10,38 @@ usually behave:
 - while the account is locked, by either kind, every failure returns ``"locked"`` and is not
   counted;
 - a success resets that kind's counter, unless the account is locked: a lock is lifted only
-  by the date changing (or :meth:`LockoutBook.unlock` / :meth:`LockoutBook.reset`).
+  by the date changing (or an operator's unlock / a reset).
+
+Everything here is a pure function of one account's :class:`LockRecord`; a store applies
+them atomically (one read-modify-write per attempt).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Hashable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from sandbox.clock import jst_date, next_midnight, to_jst
+from sandbox.clock import JST, jst_date, next_midnight, to_jst
 
 Kind = Literal["identity", "pin"]
 FailureResult = Literal["counted", "locked_now", "locked"]
 KINDS: tuple[Kind, ...] = ("identity", "pin")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How many failures of each kind lock an account."""
+
+    identity: int
+    pin: int
+
+    def __post_init__(self) -> None:
+        if self.identity < 1 or self.pin < 1:
+            raise ValueError("attempt limits must be at least 1")
+
+    def of(self, kind: Kind) -> int:
+        return self.identity if kind == "identity" else self.pin
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +53,8 @@ class LockState:
     until: datetime
 
 
-@dataclass(slots=True)
-class _Counter:
+@dataclass(frozen=True, slots=True)
+class Counter:
     """Failures of one kind for one account on one Japanese day."""
 
     day: date
@@ -46,85 +62,72 @@ class _Counter:
     locked_at: datetime | None = None
 
 
-class LockoutBook:
-    """Thread-safe failure counters and day-long locks, per account and kind."""
+@dataclass(frozen=True, slots=True)
+class LockRecord:
+    """Both counters of one account (None: nothing counted)."""
 
-    def __init__(self, identity_limit: int, pin_limit: int) -> None:
-        if identity_limit < 1 or pin_limit < 1:
-            raise ValueError("attempt limits must be at least 1")
-        self._limits: dict[Kind, int] = {"identity": identity_limit, "pin": pin_limit}
-        self._counters: dict[tuple[Kind, Hashable], _Counter] = {}
-        self._lock = threading.Lock()
+    identity: Counter | None = None
+    pin: Counter | None = None
 
-    def limit(self, kind: Kind) -> int:
-        """The number of failures of ``kind`` that locks an account."""
-        return self._limits[kind]
+    def counter(self, kind: Kind) -> Counter | None:
+        return self.identity if kind == "identity" else self.pin
 
-    def _current(self, kind: Kind, key: Hashable, now: datetime) -> _Counter | None:
-        """Today's counter, dropping one left over from an earlier day."""
-        counter = self._counters.get((kind, key))
-        if counter is None:
-            return None
-        today = jst_date(now)
-        if counter.day < today:
-            del self._counters[(kind, key)]
-            return None
-        # A clock set back to an earlier day sees nothing counted yet.
-        return counter if counter.day == today else None
+    def with_counter(self, kind: Kind, counter: Counter | None) -> LockRecord:
+        return replace(self, **{kind: counter})
 
-    def _lock_state(self, key: Hashable, now: datetime) -> LockState | None:
-        """The lock holding ``key`` (caller holds the mutex); the earliest if both kinds."""
-        states = []
-        for kind in KINDS:
-            counter = self._current(kind, key, now)
-            if counter is not None and counter.locked_at is not None:
-                states.append(LockState(kind, counter.locked_at, next_midnight(counter.locked_at)))
-        return min(states, key=lambda s: s.locked_at) if states else None
+    def forget_at(self) -> datetime:
+        """When the record holds nothing any more (the day after its latest counter)."""
+        days = [c.day for c in (self.identity, self.pin) if c is not None]
+        if not days:
+            return datetime.min.replace(tzinfo=JST)
+        return datetime.combine(max(days) + timedelta(days=1), time(), tzinfo=JST)
 
-    def record_failure(self, kind: Kind, key: Hashable, now: datetime) -> FailureResult:
-        """Count one failure; say whether it was counted, locked the account, or hit a lock."""
-        moment = to_jst(now)
-        with self._lock:
-            if self._lock_state(key, moment) is not None:
-                return "locked"
-            counter = self._current(kind, key, moment)
-            if counter is None:
-                counter = self._counters[(kind, key)] = _Counter(day=moment.date())
-            counter.count += 1
-            if counter.count < self._limits[kind]:
-                return "counted"
-            counter.locked_at = moment
-            return "locked_now"
 
-    def record_success(self, kind: Kind, key: Hashable, now: datetime) -> None:
-        """Reset the failures of ``kind``; an active lock stays until 00:00 JST."""
-        with self._lock:
-            counter = self._current(kind, key, to_jst(now))
-            if counter is not None and counter.locked_at is None:
-                del self._counters[(kind, key)]
+def current(record: LockRecord | None, kind: Kind, now: datetime) -> Counter | None:
+    """Today's counter of ``kind``; one from another day counts for nothing."""
+    counter = record.counter(kind) if record is not None else None
+    if counter is None or counter.day != jst_date(now):
+        return None
+    return counter
 
-    def lock_state(self, key: Hashable, now: datetime) -> LockState | None:
-        """The lock blocking API linkage for ``key`` at ``now``, if any."""
-        with self._lock:
-            return self._lock_state(key, to_jst(now))
 
-    def is_locked(self, key: Hashable, now: datetime) -> bool:
-        """True if API linkage is blocked for ``key`` at ``now``."""
-        return self.lock_state(key, now) is not None
+def lock_state(record: LockRecord | None, now: datetime) -> LockState | None:
+    """The lock holding the account at ``now``; the earliest if both kinds locked it."""
+    states = []
+    for kind in KINDS:
+        counter = current(record, kind, now)
+        if counter is not None and counter.locked_at is not None:
+            states.append(LockState(kind, counter.locked_at, next_midnight(counter.locked_at)))
+    return min(states, key=lambda s: s.locked_at) if states else None
 
-    def failures(self, kind: Kind, key: Hashable, now: datetime) -> int:
-        """Failures of ``kind`` counted for ``key`` today (Japan time)."""
-        with self._lock:
-            counter = self._current(kind, key, to_jst(now))
-            return 0 if counter is None else counter.count
 
-    def unlock(self, key: Hashable) -> None:
-        """Clear both counters and any lock of ``key`` (an operator's action)."""
-        with self._lock:
-            for kind in KINDS:
-                self._counters.pop((kind, key), None)
+def fail(
+    record: LockRecord | None, kind: Kind, now: datetime, limits: Limits
+) -> tuple[LockRecord, FailureResult]:
+    """Count one failure: counted, the one that locks, or one that hits a lock (not counted)."""
+    moment = to_jst(now)
+    held = record or LockRecord()
+    if lock_state(held, moment) is not None:
+        return held, "locked"
+    counter = current(held, kind, moment) or Counter(day=moment.date())
+    counter = replace(counter, count=counter.count + 1)
+    if counter.count < limits.of(kind):
+        return held.with_counter(kind, counter), "counted"
+    return held.with_counter(kind, replace(counter, locked_at=moment)), "locked_now"
 
-    def reset(self) -> None:
-        """Forget every counter and lock."""
-        with self._lock:
-            self._counters.clear()
+
+def succeed(record: LockRecord | None, kind: Kind, now: datetime) -> LockRecord | None:
+    """A success resets the failures of ``kind``; an active lock stays until 00:00 JST."""
+    if record is None:
+        return None
+    counter = current(record, kind, now)
+    if counter is not None and counter.locked_at is not None:
+        return record
+    cleared = record.with_counter(kind, None)
+    return None if cleared == LockRecord() else cleared
+
+
+def failures(record: LockRecord | None, kind: Kind, now: datetime) -> int:
+    """Failures of ``kind`` counted today (Japan time)."""
+    counter = current(record, kind, now)
+    return 0 if counter is None else counter.count

@@ -1,9 +1,13 @@
-"""Scenario -> domain objects: explicit customers plus the generated population."""
+"""Scenario -> domain objects: customers, clients, the bank profile and policies."""
 
 from __future__ import annotations
 
 from sandbox.domain.bank import Account, Customer, TimeDeposit, normalize_phone
 from sandbox.domain.directory import Directory
+from sandbox.domain.linkage import BankProfile
+from sandbox.domain.lockout import Limits
+from sandbox.domain.oauth.clients import Client
+from sandbox.domain.oauth.policy import OAuthPolicy
 from sandbox.scenario.generate import AccountKey, GeneratedPopulation
 from sandbox.scenario.model import AccountModel, CustomerModel, Scenario, TimeDepositModel
 
@@ -65,3 +69,51 @@ def to_time_deposit(model: TimeDepositModel) -> TimeDeposit:
         rate_percent=model.rate_percent,
         kind=model.kind,
     )
+
+
+def clients_of(scenario: Scenario) -> list[Client]:
+    """Domain clients from the scenario's client list."""
+    return [
+        Client(
+            client_id=c.client_id,
+            secret=c.client_secret,
+            name=c.name or c.client_id,
+            redirect_uris=tuple(c.redirect_uris),
+            pkce_required=c.pkce == "required",
+            scopes=tuple(c.scopes),
+            grant_types=tuple(c.grant_types),
+        )
+        for c in scenario.clients
+    ]
+
+
+def oauth_policy(scenario: Scenario) -> OAuthPolicy:
+    """The authorisation server's lifetimes from the bank policy."""
+    policy = scenario.bank.policy
+    return OAuthPolicy(
+        code_ttl_seconds=policy.code_ttl_seconds,
+        access_token_ttl_seconds=policy.access_token_ttl_seconds,
+        refresh_token_ttl_seconds=policy.refresh_token_ttl_seconds,
+        reauth_period_days=policy.reauth_period_days,
+    )
+
+
+def bank_profile(scenario: Scenario) -> BankProfile:
+    """What the linkage screens need to know of the bank."""
+    bank = scenario.bank
+    return BankProfile(
+        code=bank.code,
+        name=bank.name,
+        auth_phone_number=bank.auth_phone_number,
+        mail_from=bank.mail_from,
+        branches=tuple((b.code, b.name) for b in bank.branches),
+        linkage_ttl_seconds=bank.policy.linkage_ttl_seconds,
+        phone_window_seconds=bank.policy.phone_window_seconds,
+        call_button=bank.policy.sandbox_call_button,
+    )
+
+
+def lock_limits(scenario: Scenario) -> Limits:
+    """How many wrong identities and PINs lock an account."""
+    policy = scenario.bank.policy
+    return Limits(identity=policy.identity_attempt_limit, pin=policy.pin_attempt_limit)

@@ -210,7 +210,16 @@ def default_scenario() -> Scenario:
 
 
 def _package_dir() -> resources.abc.Traversable:
-    return resources.files("sandbox").joinpath(PACKAGE_SCENARIOS)
+    """sandbox/scenarios when installed from a wheel, else the checkout's scenarios/ folder.
+
+    The folder exists once, at the project root; pyproject installs it as sandbox/scenarios
+    (a package-dir mapping). Editable installs and source checkouts import sandbox from the
+    checkout, where no sandbox/scenarios exists, so the root folder is used there.
+    """
+    packaged = resources.files("sandbox").joinpath(PACKAGE_SCENARIOS)
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / PACKAGE_SCENARIOS
 
 
 def bundled_scenarios() -> list[tuple[str, str]]:

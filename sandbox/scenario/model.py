@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -16,9 +17,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 
 from sandbox.domain.bank import AccountType, is_valid_phone, normalize_phone
 from sandbox.errors import INJECTABLE
+from sandbox.steps import RULE_STEPS, Step
 
 # Digit strings must be quoted in YAML: strict strings refuse the int an unquoted value becomes.
 BankCode = Annotated[StrictStr, Field(pattern=r"^\d{4}$", examples=["2011"])]
@@ -177,7 +180,17 @@ class GenerateModel(_Model):
     seed: StrictInt = 0
 
 
-Step = Literal["authorize", "account", "identity", "phone", "pin", "consent", "token", "api", "any"]
+def _rule_step(step: Step) -> Step:
+    if step not in RULE_STEPS:
+        raise ValueError(f"a rule applies on one of {', '.join(RULE_STEPS)}")
+    return step
+
+
+RuleStep = Annotated[
+    Step,
+    AfterValidator(_rule_step),
+    WithJsonSchema({"type": "string", "enum": [str(s) for s in RULE_STEPS]}),
+]
 
 
 class When(_Model):
@@ -205,7 +218,7 @@ class Fault(_Model):
 
 
 class RuleModel(_Model):
-    on: Step
+    on: RuleStep
     when: When = Field(default_factory=When)
     error: StrictStr | None = None
     fault: Fault | None = None

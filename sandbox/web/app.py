@@ -1,8 +1,9 @@
-"""The aiohttp application factory: routes, sessions, templates and middlewares."""
+"""The aiohttp application factory: state, routes, sessions, templates and middlewares."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -10,39 +11,67 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from sandbox.scenario.loader import default_scenario, load_scenario
+from sandbox.scenario.model import Scenario
 from sandbox.settings import Settings
-from sandbox.state import Registry, Sandbox
+from sandbox.store import open_store
+from sandbox.tenant.registry import Registry
+from sandbox.web.errors import error_middleware
 from sandbox.web.keys import REGISTRY, SETTINGS
-from sandbox.web.middleware import error_middleware, journal_middleware, security_middleware
+from sandbox.web.middleware import journal_middleware, security_middleware
 
-__all__ = ["REGISTRY", "SETTINGS", "build_registry", "create_app"]
+__all__ = ["REGISTRY", "SETTINGS", "Loaded", "create_app", "scenario_files"]
+
+Loaded = tuple[Scenario, str]  # a scenario and where it came from
 
 
-def build_registry(paths: tuple[Path, ...]) -> Registry:
-    """A registry with one sandbox per scenario file (or the embedded default)."""
-    registry = Registry()
+def scenario_files(paths: Sequence[Path]) -> list[Loaded]:
+    """The scenarios of ``paths`` (or the embedded default); one bank code each."""
     if not paths:
-        registry.put(Sandbox(default_scenario()))
-        return registry
+        return [(default_scenario(), "<embedded>")]
+    loaded: list[Loaded] = []
+    seen: set[str] = set()
     for path in paths:
-        sandbox = Sandbox(load_scenario(path), source=str(path))
-        if registry.put(sandbox) is not None:
-            raise ValueError(f"{path}: bank code {sandbox.bank_code} is already loaded")
-    return registry
+        scenario = load_scenario(path)
+        if scenario.bank.code in seen:
+            raise ValueError(f"{path}: bank code {scenario.bank.code} is already loaded")
+        seen.add(scenario.bank.code)
+        loaded.append((scenario, str(path)))
+    return loaded
 
 
 def create_app(
-    settings: Settings | None = None, registry: Registry | None = None
+    settings: Settings | None = None,
+    registry: Registry | None = None,
+    scenarios: Sequence[Loaded] | None = None,
 ) -> web.Application:
-    """The sandbox web application for ``settings`` (scenarios loaded from its paths)."""
+    """The sandbox web application.
+
+    State lives in ``registry`` (by default a new one over ``settings.store_url``); the
+    ``scenarios`` (by default ``settings.scenario_paths``, or the embedded one when the
+    registry is new) are loaded when the app starts.
+    """
     settings = settings or Settings()
+    owned = registry is None
+    registry = registry if registry is not None else Registry(open_store(settings.store_url))
+    if scenarios is None:
+        scenarios = scenario_files(settings.scenario_paths) if owned else []
     app = web.Application(
         # journal outside error: the journal records what the error middleware answered.
         middlewares=[security_middleware, journal_middleware, error_middleware],
         client_max_size=2 * 1024 * 1024,
     )
     app[SETTINGS] = settings
-    app[REGISTRY] = registry if registry is not None else build_registry(settings.scenario_paths)
+    app[REGISTRY] = registry
+    to_load = list(scenarios)
+
+    async def state(app: web.Application) -> AsyncIterator[None]:
+        for scenario, source in to_load:
+            await registry.load(scenario, source)
+        yield
+        if owned:
+            await registry.store.close()
+
+    app.cleanup_ctx.append(state)
     key = hashlib.sha256(settings.secret_key).digest()
     setup_session(
         app,
@@ -55,7 +84,6 @@ def create_app(
         ),
     )
     app.router.add_static("/static/", Path(__file__).parent / "static", name="static")
-    # Imported here: the route modules import REGISTRY from this module.
     from sandbox.web import api, control, oauth_routes, screens
 
     for module in (control, oauth_routes, screens, api):

@@ -1,4 +1,4 @@
-"""Helpers every handler uses: finding the tenant, JSON responses, noting served errors."""
+"""Helpers every handler uses: the bank path, finding the tenant, JSON responses."""
 
 from __future__ import annotations
 
@@ -7,19 +7,34 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from sandbox.errors import CATALOG, CatalogError
-from sandbox.state import Sandbox
-from sandbox.web.keys import CLIENT_ID, ERROR_CODE, REGISTRY, SETTINGS
+from sandbox.tenant.tenant import Tenant
+from sandbox.web.keys import REGISTRY, SETTINGS, TENANT
 
+BANK_PATH = "/parasol/v1/banks/{bank}"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-class Answer(Exception):
-    """Raised by a helper deep in a handler: send ``response`` as it is."""
+def bank_path(bank_code: str) -> str:
+    """The path every bank-facing URL of ``bank_code`` starts with."""
+    return BANK_PATH.format(bank=bank_code)
 
-    def __init__(self, response: web.Response) -> None:
-        super().__init__(response.status)
-        self.response = response
+
+def realm(bank_code: str) -> str:
+    """The authentication realm of a bank's endpoints (its path, without the slash)."""
+    return bank_path(bank_code[:8]).lstrip("/")
+
+
+class ControlError(Exception):
+    """A refused control API call: ``{"error": ..., "message": ...}`` with ``status``."""
+
+    def __init__(
+        self, message: str, status: int = 400, error: str = "invalid_request", **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error = error
+        self.extra = extra
 
 
 def json_response(
@@ -35,56 +50,45 @@ def json_response(
     )
 
 
-def bank_sandbox(request: web.Request) -> Sandbox | None:
-    """The sandbox of the ``{bank}`` in the path, if loaded."""
-    return request.app[REGISTRY].get(request.match_info.get("bank", ""))
+def ok(data: Any, status: int = 200) -> web.Response:
+    """A JSON response that is never cached."""
+    return json_response(data, status, dict(NO_STORE))
 
 
-def control_sandbox(request: web.Request) -> Sandbox:
+async def bank_tenant(request: web.Request) -> Tenant | None:
+    """The tenant of the ``{bank}`` in the path, if loaded (remembered on the request)."""
+    tenant = await request.app[REGISTRY].get(request.match_info.get("bank", ""))
+    if tenant is not None:
+        request[TENANT] = tenant
+    return tenant
+
+
+async def control_tenant(request: web.Request) -> Tenant:
     """The tenant a control call is for: ``?bank=``, ``X-Sandbox-Bank`` or the default."""
     registry = request.app[REGISTRY]
     code = request.query.get("bank") or request.headers.get("X-Sandbox-Bank")
-    if not code:
-        return registry.default()
-    sandbox = registry.get(code)
-    if sandbox is None:
-        body = {
-            "error": "unknown_bank",
-            "message": f"no scenario is loaded for bank {code[:16]!r}",
-            "banks": [s.bank_code for s in registry],
-        }
-        raise Answer(json_response(body, 404, NO_STORE))
-    return sandbox
+    tenant = await registry.get(code) if code else await registry.default()
+    if tenant is None:
+        banks = [t.bank_code for t in await registry.tenants()]
+        raise ControlError(
+            f"no scenario is loaded for bank {(code or '')[:16]!r}",
+            404,
+            error="unknown_bank",
+            banks=banks,
+        )
+    request[TENANT] = tenant
+    return tenant
 
 
-def note_error(request: web.Request, sandbox: Sandbox | None, code: str) -> CatalogError:
-    """Record that ``code`` was served (journal, coverage) and return its catalog entry."""
-    request[ERROR_CODE] = code
-    if sandbox is not None:
-        sandbox.coverage.served(code, request.get(CLIENT_ID))
-    return CATALOG[code]
-
-
-def catalog_json(
-    request: web.Request,
-    sandbox: Sandbox | None,
-    code: str,
-    detail: str | None = None,
-    headers: dict[str, str] | None = None,
-    retry_after: int | None = None,
-) -> web.Response:
-    """The data API's error response for a catalog code."""
-    entry = note_error(request, sandbox, code)
-    body: dict[str, Any] = entry.api_body()
-    if detail:
-        body["detail"] = detail
-    out = dict(NO_STORE)
-    if headers:
-        out.update(headers)
-    wait = retry_after if retry_after is not None else entry.retry_after
-    if wait is not None and entry.http_status in (429, 503):
-        out["Retry-After"] = str(wait)
-    return json_response(body, entry.http_status, out)
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object body (ControlError otherwise)."""
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise ControlError("the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ControlError("the body must be a JSON object")
+    return body
 
 
 def issuer(request: web.Request, bank_code: str) -> str:
@@ -92,4 +96,4 @@ def issuer(request: web.Request, bank_code: str) -> str:
     settings = request.app.get(SETTINGS)
     public = settings.public_url if settings is not None else None
     base = public or f"{request.scheme}://{request.host}"
-    return f"{base}/parasol/v1/banks/{bank_code}"
+    return f"{base}{bank_path(bank_code)}"

@@ -14,65 +14,50 @@ from sandbox import __version__
 from sandbox.clock import JST, parse_iso
 from sandbox.scenario.loader import ScenarioError, bundled_scenarios, load_scenario_text
 from sandbox.scenario.model import RuleModel
-from sandbox.state import Sandbox
-from sandbox.web.common import NO_STORE, control_sandbox, json_response
+from sandbox.tenant.tenant import Tenant
+from sandbox.web.common import NO_STORE, ControlError, control_tenant, json_body, json_response
 from sandbox.web.keys import REGISTRY
 
 
-def _bad(message: str, status: int = 400, **extra: Any) -> web.Response:
-    return json_response(
-        {"error": "invalid_request", "message": message, **extra}, status, NO_STORE
-    )
-
-
-async def _json_body(request: web.Request) -> dict[str, Any] | web.Response:
-    try:
-        body = await request.json()
-    except ValueError:
-        return _bad("the body must be a JSON object")
-    if not isinstance(body, dict):
-        return _bad("the body must be a JSON object")
-    return body
+def _bad(message: str, status: int = 400, **extra: Any) -> ControlError:
+    return ControlError(message, status, **extra)
 
 
 async def health(request: web.Request) -> web.Response:
     """Liveness plus which banks are loaded."""
-    registry = request.app[REGISTRY]
+    banks = [
+        {
+            "bank": t.bank_code,
+            "scenario": t.scenario.name,
+            "source": t.source,
+            "now": (await t.clock.now()).isoformat(),
+        }
+        for t in await request.app[REGISTRY].tenants()
+    ]
+    return json_response({"status": "ok", "version": __version__, "banks": banks}, headers=NO_STORE)
+
+
+async def reset(request: web.Request) -> web.Response:
+    """Back to the scenario's start: clock, locks, codes, tokens, mails, rules, journal."""
+    tenant = await request.app[REGISTRY].reset((await control_tenant(request)).bank_code)
     return json_response(
         {
-            "status": "ok",
-            "version": __version__,
-            "banks": [
-                {
-                    "bank": s.bank_code,
-                    "scenario": s.scenario.name,
-                    "source": s.source,
-                    "now": s.clock.now().isoformat(),
-                }
-                for s in registry
-            ],
+            "status": "reset",
+            "bank": tenant.bank_code,
+            "now": (await tenant.clock.now()).isoformat(),
         },
         headers=NO_STORE,
     )
 
 
-async def reset(request: web.Request) -> web.Response:
-    """Back to the scenario's start: clock, locks, codes, tokens, mails, rules, journal."""
-    sandbox = control_sandbox(request)
-    sandbox.reset()
-    return json_response(
-        {"status": "reset", "bank": sandbox.bank_code, "now": sandbox.clock.now().isoformat()},
-        headers=NO_STORE,
-    )
-
-
-def _clock_state(sandbox: Sandbox) -> dict[str, Any]:
-    now = sandbox.clock.now()
-    closed = sandbox.calendar.closed_window(now)
+async def _clock_state(tenant: Tenant) -> dict[str, Any]:
+    state = await tenant.clock.state()
+    now = await tenant.clock.now()
+    closed = tenant.calendar.closed_window(now)
     return {
-        "bank": sandbox.bank_code,
+        "bank": tenant.bank_code,
         "now": now.isoformat(),
-        "frozen": sandbox.clock.frozen,
+        "frozen": state.frozen,
         "timezone": "Asia/Tokyo",
         "service_open": closed is None,
         "closed_window": None
@@ -93,35 +78,35 @@ _CLOCK_RANGE = "the clock must stay between 1970-01-01 and 2999-12-31 (Japan tim
 
 
 async def get_clock(request: web.Request) -> web.Response:
-    return json_response(_clock_state(control_sandbox(request)), headers=NO_STORE)
+    return json_response(await _clock_state(await control_tenant(request)), headers=NO_STORE)
 
 
 async def post_clock(request: web.Request) -> web.Response:
     """``{"set": iso}``, ``{"advance_seconds": n}`` and/or ``{"frozen": bool}``."""
-    sandbox = control_sandbox(request)
-    body = await _json_body(request)
-    if isinstance(body, web.Response):
-        return body
+    tenant = await control_tenant(request)
+    body = await json_body(request)
     unknown = set(body) - {"set", "advance_seconds", "frozen"}
     if unknown or not body:
-        return _bad(
+        raise _bad(
             "expected one of: set (ISO 8601), advance_seconds (number), frozen (bool)",
             unknown=sorted(unknown),
         )
     if "set" in body and "advance_seconds" in body:
-        return _bad("give either set or advance_seconds, not both")
+        raise _bad("give either set or advance_seconds, not both")
     frozen = body.get("frozen")
     if frozen is not None and not isinstance(frozen, bool):
-        return _bad("frozen must be true or false")
+        raise _bad("frozen must be true or false")
     if "set" in body:
         if not isinstance(body["set"], str):
-            return _bad("set must be an ISO 8601 date-time string, e.g. 2026-12-01T09:00:00+09:00")
+            raise _bad("set must be an ISO 8601 date-time string, e.g. 2026-12-01T09:00:00+09:00")
         try:
             moment = parse_iso(body["set"])
         except ValueError:
-            return _bad("set must be an ISO 8601 date-time string, e.g. 2026-12-01T09:00:00+09:00")
+            raise _bad(
+                "set must be an ISO 8601 date-time string, e.g. 2026-12-01T09:00:00+09:00"
+            ) from None
         if not _CLOCK_MIN <= moment < _CLOCK_MAX:
-            return _bad(_CLOCK_RANGE)
+            raise _bad(_CLOCK_RANGE)
     if "advance_seconds" in body:
         seconds = body["advance_seconds"]
         if (
@@ -130,29 +115,27 @@ async def post_clock(request: web.Request) -> web.Response:
             or not math.isfinite(seconds)
             or abs(seconds) > 3.2e9
         ):
-            return _bad("advance_seconds must be a number of seconds (may be negative)")
-        if not _CLOCK_MIN <= sandbox.clock.now() + timedelta(seconds=seconds) < _CLOCK_MAX:
-            return _bad(_CLOCK_RANGE)
+            raise _bad("advance_seconds must be a number of seconds (may be negative)")
+        if not _CLOCK_MIN <= await tenant.clock.now() + timedelta(seconds=seconds) < _CLOCK_MAX:
+            raise _bad(_CLOCK_RANGE)
     # Freeze (or thaw) first, so that a frozen clock shows exactly the time that was set.
     if frozen is not None:
-        sandbox.clock.freeze(frozen)
+        await tenant.clock.freeze(frozen)
     if "set" in body:
-        sandbox.clock.set(moment)
+        await tenant.clock.set(moment)
     if "advance_seconds" in body:
-        sandbox.clock.advance(float(body["advance_seconds"]))
-    return json_response(_clock_state(sandbox), headers=NO_STORE)
+        await tenant.clock.advance(float(body["advance_seconds"]))
+    return json_response(await _clock_state(tenant), headers=NO_STORE)
 
 
 async def calls(request: web.Request) -> web.Response:
     """Simulate an inbound call ``{"from": phone, "to": auth_number}``."""
-    sandbox = control_sandbox(request)
-    body = await _json_body(request)
-    if isinstance(body, web.Response):
-        return body
-    caller, callee = body.get("from"), body.get("to", sandbox.scenario.bank.auth_phone_number)
+    tenant = await control_tenant(request)
+    body = await json_body(request)
+    caller, callee = body.get("from"), body.get("to", tenant.scenario.bank.auth_phone_number)
     if not isinstance(caller, str) or not isinstance(callee, str):
-        return _bad('expected {"from": "090-1234-5678", "to": "<auth number>"} as strings')
-    result = sandbox.phone.record_call(caller, callee, sandbox.clock.now())
+        raise _bad('expected {"from": "090-1234-5678", "to": "<auth number>"} as strings')
+    result = await tenant.phone.record_call(caller, callee, await tenant.clock.now())
     status = 200 if result.outcome == "verified" else 409
     body = {
         "outcome": result.outcome,
@@ -163,41 +146,38 @@ async def calls(request: web.Request) -> web.Response:
 
 
 async def outbox(request: web.Request) -> web.Response:
-    sandbox = control_sandbox(request)
+    tenant = await control_tenant(request)
     to = request.query.get("to")
     return json_response(
-        {"mails": [m.as_dict() for m in sandbox.outbox.mails(to)]}, headers=NO_STORE
+        {"mails": [m.as_dict() for m in await tenant.store.mails(to)]}, headers=NO_STORE
     )
 
 
 async def journal(request: web.Request) -> web.Response:
-    sandbox = control_sandbox(request)
+    tenant = await control_tenant(request)
     try:
         since = int(request.query.get("since", "0"))
     except ValueError:
-        return _bad("since must be an integer sequence number")
+        raise _bad("since must be an integer sequence number") from None
     return json_response(
-        {"entries": [e.as_dict() for e in sandbox.journal.entries(since)]}, headers=NO_STORE
+        {"entries": [e.as_dict() for e in await tenant.store.journal(since)]}, headers=NO_STORE
     )
 
 
 async def coverage(request: web.Request) -> web.Response:
-    sandbox = control_sandbox(request)
-    return json_response({"bank": sandbox.bank_code, **sandbox.coverage.report()}, headers=NO_STORE)
+    tenant = await control_tenant(request)
+    report = await tenant.coverage()
+    return json_response({"bank": tenant.bank_code, **report}, headers=NO_STORE)
 
 
 async def scenarios(request: web.Request) -> web.Response:
     """Bundled scenarios with descriptions, and what each bank runs now."""
-    registry = request.app[REGISTRY]
-    return json_response(
-        {
-            "bundled": [{"name": name, "description": desc} for name, desc in bundled_scenarios()],
-            "loaded": [
-                {"bank": s.bank_code, "name": s.scenario.name, "source": s.source} for s in registry
-            ],
-        },
-        headers=NO_STORE,
-    )
+    loaded = [
+        {"bank": t.bank_code, "name": t.scenario.name, "source": t.source}
+        for t in await request.app[REGISTRY].tenants()
+    ]
+    bundled = [{"name": name, "description": desc} for name, desc in bundled_scenarios()]
+    return json_response({"bundled": bundled, "loaded": loaded}, headers=NO_STORE)
 
 
 async def put_scenario(request: web.Request) -> web.Response:
@@ -212,20 +192,19 @@ async def put_scenario(request: web.Request) -> web.Response:
             "field": "",
             "message": f"the body is not UTF-8 (byte {exc.start})",
         }
-        return _bad("invalid scenario", 422, problems=[problem])
+        raise _bad("invalid scenario", 422, problems=[problem]) from None
     try:
         scenario = load_scenario_text(text, source="<request body>")
     except ScenarioError as exc:
-        return _bad("invalid scenario", 422, problems=[asdict(p) for p in exc.problems])
-    sandbox = Sandbox(scenario, source="<control API>")
-    replaced = request.app[REGISTRY].put(sandbox)
+        raise _bad("invalid scenario", 422, problems=[asdict(p) for p in exc.problems]) from None
+    tenant, replaced = await request.app[REGISTRY].load(scenario, "<control API>")
     return json_response(
         {
             "status": "loaded",
-            "bank": sandbox.bank_code,
+            "bank": tenant.bank_code,
             "name": scenario.name,
-            "replaced": replaced is not None,
-            "customers": len(sandbox.directory),
+            "replaced": replaced,
+            "customers": len(tenant.directory),
             "clients": len(scenario.clients),
             "rules": len(scenario.rules),
         },
@@ -234,42 +213,40 @@ async def put_scenario(request: web.Request) -> web.Response:
 
 
 async def get_rules(request: web.Request) -> web.Response:
-    sandbox = control_sandbox(request)
-    return json_response({"rules": sandbox.rules.describe()}, headers=NO_STORE)
+    tenant = await control_tenant(request)
+    return json_response({"rules": await tenant.rules.describe()}, headers=NO_STORE)
 
 
 async def post_rule(request: web.Request) -> web.Response:
     """Arm a rule at run time (same fields as a scenario rule); reset clears it."""
-    sandbox = control_sandbox(request)
-    body = await _json_body(request)
-    if isinstance(body, web.Response):
-        return body
+    tenant = await control_tenant(request)
+    body = await json_body(request)
     try:
         rule = RuleModel.model_validate(body)
     except ValidationError as exc:
         problems = [
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
         ]
-        return _bad("invalid rule", 422, problems=problems)
-    index = sandbox.rules.add(rule)
+        raise _bad("invalid rule", 422, problems=problems) from None
+    index = await tenant.rules.add(rule)
     return json_response({"status": "armed", "index": index}, 201, NO_STORE)
 
 
 async def delete_rules(request: web.Request) -> web.Response:
-    sandbox = control_sandbox(request)
-    sandbox.rules.clear_runtime()
+    tenant = await control_tenant(request)
+    await tenant.rules.clear_runtime()
     return json_response({"status": "cleared"}, headers=NO_STORE)
 
 
 async def customers(request: web.Request) -> web.Response:
-    """A few customers to try (explicit ones first), PINs included: it is a sandbox."""
-    sandbox = control_sandbox(request)
+    """A few customers to try (explicit ones first), PINs included: it is a tenant."""
+    tenant = await control_tenant(request)
     text = request.query.get("limit", "20")
     if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 200):
-        return _bad("limit must be a whole number from 1 to 200")
+        raise _bad("limit must be a whole number from 1 to 200")
     limit = int(text)
     out = []
-    for c in sandbox.directory.sample(limit):
+    for c in tenant.directory.sample(limit):
         out.append(
             {
                 "customer_id": c.customer_id,
@@ -291,7 +268,7 @@ async def customers(request: web.Request) -> web.Response:
                 ],
             }
         )
-    return json_response({"total": len(sandbox.directory), "customers": out}, headers=NO_STORE)
+    return json_response({"total": len(tenant.directory), "customers": out}, headers=NO_STORE)
 
 
 def add_routes(app: web.Application) -> None:

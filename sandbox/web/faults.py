@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 
 from sandbox.scenario.model import Fault
-from sandbox.state import Verdict
+from sandbox.tenant.tenant import Verdict
 from sandbox.web.keys import RULE
 
 

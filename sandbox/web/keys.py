@@ -1,16 +1,18 @@
-"""Typed application keys shared by the web modules."""
+"""Typed application and request keys shared by the web modules."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from sandbox.settings import Settings
-from sandbox.state import Registry
+from sandbox.tenant.registry import Registry
+from sandbox.tenant.tenant import Tenant
 
 REGISTRY = web.AppKey("registry", Registry)
 SETTINGS = web.AppKey("settings", Settings)
 
-# What a handler learned about a request, for the journal and the logs.
+# What a handler learned about a request, for the journal, the logs and the error renderers.
+TENANT = web.RequestKey("tenant", Tenant)
 CLIENT_ID = web.RequestKey("client_id", str)
 STEP = web.RequestKey("step", str)
 ERROR_CODE = web.RequestKey("error_code", str)

@@ -8,29 +8,27 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl, unquote_plus
 
 from aiohttp import web
 
-from sandbox.domain.oauth import Client, TokenError, duplicate_keys
-from sandbox.errors import CATALOG
-from sandbox.state import Sandbox, gate
-from sandbox.web.common import NO_STORE, bank_sandbox, issuer, json_response
+from sandbox.domain.oauth.authorize import duplicate_keys
+from sandbox.domain.oauth.clients import Client
+from sandbox.domain.oauth.errors import TokenError
+from sandbox.steps import Step
+from sandbox.tenant.tenant import Tenant
+from sandbox.web.common import BANK_PATH, NO_STORE, bank_tenant, issuer, json_response
+from sandbox.web.errors import oauth_catalog_error
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, ERROR_CODE, STEP
 
-BANK_PATH = "/parasol/v1/banks/{bank}"
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 50
 Form = dict[str, str]
 
 
 KNOWN_GRANTS = frozenset({"authorization_code", "refresh_token"})
-
-
-class _BasicAuthError(TokenError):
-    """invalid_client after HTTP Basic was tried: answered with WWW-Authenticate."""
 
 
 def add_routes(app: web.Application) -> None:
@@ -54,9 +52,10 @@ async def token(request: web.Request) -> web.Response:
 async def revoke(request: web.Request) -> web.Response:
     """POST .../oauth/revoke (RFC 7009): always 200 once the client is authenticated."""
 
-    def act(sandbox: Sandbox, client: Client, form: Form) -> web.Response:
+    async def act(tenant: Tenant, client: Client, form: Form) -> web.Response:
         value = _required(form, "token")
-        sandbox.oauth.revoke(client, value, form.get("token_type_hint"), sandbox.clock.now())
+        now = await tenant.clock.now()
+        await tenant.oauth.revoke(client, value, form.get("token_type_hint"), now)
         return web.Response(status=200, headers=NO_STORE)
 
     return await _client_call(request, act)
@@ -65,21 +64,20 @@ async def revoke(request: web.Request) -> web.Response:
 async def introspect(request: web.Request) -> web.Response:
     """POST .../oauth/introspect (RFC 7662): only the caller's own tokens are active."""
 
-    def act(sandbox: Sandbox, client: Client, form: Form) -> web.Response:
+    async def act(tenant: Tenant, client: Client, form: Form) -> web.Response:
         value = _required(form, "token")
-        return json_response(
-            sandbox.oauth.introspect(client, value, sandbox.clock.now()), headers=NO_STORE
-        )
+        described = await tenant.oauth.introspect(client, value, await tenant.clock.now())
+        return json_response(described, headers=NO_STORE)
 
     return await _client_call(request, act)
 
 
 async def metadata(request: web.Request) -> web.Response:
     """GET /.well-known/oauth-authorization-server/parasol/v1/banks/{bank} (RFC 8414)."""
-    sandbox = bank_sandbox(request)
-    if sandbox is None:
+    tenant = await bank_tenant(request)
+    if tenant is None:
         return _unknown_bank(request)
-    base = issuer(request, sandbox.bank_code)
+    base = issuer(request, tenant.bank_code)
     auth_methods = ["client_secret_basic", "client_secret_post"]
     return json_response(
         {
@@ -104,37 +102,40 @@ async def metadata(request: web.Request) -> web.Response:
 
 # --- the shared request pipeline ------------------------------------------------------------
 
-Action = Callable[[Sandbox, Client, Form], web.Response]
+Action = Callable[[Tenant, Client, Form], Awaitable[web.Response]]
 
 
 async def _client_call(
     request: web.Request, action: Action, *, apply_rules: bool = False
 ) -> web.Response:
     """Parse the form, authenticate the client, pass the gate, run ``action``."""
-    _note(request, STEP, "token")
-    sandbox = bank_sandbox(request)
-    if sandbox is None:
+    request[STEP] = Step.TOKEN
+    tenant = await bank_tenant(request)
+    if tenant is None:
         return _unknown_bank(request)
-    try:
-        form = _parse_form(request.content_type, request.charset, await request.read())
-        client = _authenticate(request, sandbox, form)
-        _note(request, CLIENT_ID, client.client_id)
-        injected = await _gate(request, sandbox, client) if apply_rules else None
-        if injected is not None:
-            return injected
-        return action(sandbox, client, form)
-    except TokenError as exc:
-        return _error(request, exc)
+    form = _parse_form(request.content_type, request.charset, await request.read())
+    client = _authenticate(request, tenant, form)
+    request[CLIENT_ID] = client.client_id
+    if apply_rules:
+        verdict = await tenant.gate(
+            Step.TOKEN, await tenant.clock.now(), client_id=client.client_id
+        )
+        broken = await enforce(request, verdict)
+        if broken is not None:
+            return broken
+        if verdict.error is not None:
+            return await oauth_catalog_error(request, verdict.error, verdict.retry_after)
+    return await action(tenant, client, form)
 
 
-def _grant(sandbox: Sandbox, client: Client, form: Form) -> web.Response:
+async def _grant(tenant: Tenant, client: Client, form: Form) -> web.Response:
     """Dispatch on grant_type and render the token response."""
     grant_type = _required(form, "grant_type")
-    now = sandbox.clock.now()
+    now = await tenant.clock.now()
     if grant_type in KNOWN_GRANTS and grant_type not in client.grant_types:
         raise TokenError("unauthorized_client", f"this client may not use grant_type={grant_type}")
     if grant_type == "authorization_code":
-        body = sandbox.oauth.exchange_code(
+        body = await tenant.oauth.exchange_code(
             client,
             _required(form, "code"),
             form.get("redirect_uri"),
@@ -142,7 +143,7 @@ def _grant(sandbox: Sandbox, client: Client, form: Form) -> web.Response:
             now,
         )
     elif grant_type == "refresh_token":
-        body = sandbox.oauth.refresh(
+        body = await tenant.oauth.refresh(
             client, _required(form, "refresh_token"), form.get("scope"), now
         )
     else:
@@ -182,30 +183,30 @@ def _required(form: Form, name: str) -> str:
 # --- client authentication ------------------------------------------------------------------
 
 
-def _authenticate(request: web.Request, sandbox: Sandbox, form: Form) -> Client:
+def _authenticate(request: web.Request, tenant: Tenant, form: Form) -> Client:
     """HTTP Basic (client_secret_basic) or body credentials (client_secret_post), not both."""
     headers = request.headers.getall("Authorization", [])
     if len(headers) > 1:
         raise TokenError("invalid_request", "send one Authorization header")
     header = headers[0] if headers else None
     if header is None:
-        return sandbox.oauth.authenticate_client(form.get("client_id"), form.get("client_secret"))
+        return tenant.oauth.authenticate_client(form.get("client_id"), form.get("client_secret"))
     client_id, secret = _basic_credentials(header)
     if "client_secret" in form:
         raise TokenError("invalid_request", "use either HTTP Basic or client_secret, not both")
     if form.get("client_id", client_id) != client_id:
         raise TokenError("invalid_request", "client_id differs from the HTTP Basic user")
     try:
-        return sandbox.oauth.authenticate_client(client_id, secret)
+        return tenant.oauth.authenticate_client(client_id, secret)
     except TokenError as exc:
-        raise _BasicAuthError(exc.error, exc.description) from None
+        raise TokenError(exc.error, exc.description, basic=True) from None
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:
     """client_id and secret from an Authorization header (RFC 6749 2.3.1)."""
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "basic":
-        raise _BasicAuthError("invalid_client", "use HTTP Basic or client_secret_post")
+        raise TokenError("invalid_client", "use HTTP Basic or client_secret_post", basic=True)
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         client_id, sep, secret = decoded.partition(":")
@@ -218,62 +219,8 @@ def _basic_credentials(header: str) -> tuple[str, str]:
         ) from None
 
 
-# --- rendering ----------------------------------------------------------------------------
-
-
-async def _gate(request: web.Request, sandbox: Sandbox, client: Client) -> web.Response | None:
-    """Off-hours and scenario rules on step ``token``; a response replaces the real one."""
-    verdict = gate(sandbox, "token", sandbox.clock.now(), client_id=client.client_id)
-    broken = await enforce(request, verdict)
-    if broken is not None:
-        return broken
-    if verdict.error is not None:
-        return _catalog_error(request, sandbox, client, verdict.error, verdict.retry_after)
-    return None
-
-
-def _catalog_error(
-    request: web.Request, sandbox: Sandbox, client: Client, code: str, wait: int | None
-) -> web.Response:
-    """A catalog error as an RFC 6749 5.2 body (error = the entry's OAuth error)."""
-    entry = CATALOG[code]
-    _note(request, ERROR_CODE, entry.code)
-    sandbox.coverage.served(entry.code, client.client_id)
-    headers = dict(NO_STORE)
-    retry = wait if wait is not None else entry.retry_after
-    if retry is not None and entry.http_status in (429, 503):
-        headers["Retry-After"] = str(retry)
-    if entry.http_status == 401:
-        headers["WWW-Authenticate"] = _basic_challenge(request)
-    # error_description stays ASCII (RFC 6749 5.2): the stable code; the Japanese text
-    # goes in the catalog's own fields, as on the data API.
-    body = {"error": entry.oauth_error, "error_description": entry.code, **entry.api_body()}
-    return json_response(body, entry.http_status, headers)
-
-
-def _error(request: web.Request, exc: TokenError) -> web.Response:
-    """RFC 6749 5.2 error body, with WWW-Authenticate after a failed Basic attempt."""
-    _note(request, ERROR_CODE, exc.error)
-    headers = dict(NO_STORE)
-    if isinstance(exc, _BasicAuthError) or exc.status == 401:
-        headers["WWW-Authenticate"] = _basic_challenge(request)
-    body = {"error": exc.error, "error_description": exc.description}
-    return json_response(body, exc.status, headers)
-
-
-def _basic_challenge(request: web.Request) -> str:
-    """The challenge every 401 carries (RFC 7235 4.1)."""
-    bank = request.match_info.get("bank", "")[:8]
-    return f'Basic realm="parasol/v1/banks/{bank}", charset="UTF-8"'
-
-
-def _note(request: web.Request, key: web.RequestKey[str], value: str) -> None:
-    """Record a journal field on the request (the middleware reads it)."""
-    request[key] = value
-
-
 def _unknown_bank(request: web.Request) -> web.Response:
     bank = request.match_info.get("bank", "")[:16]
     body = {"error": "invalid_request", "error_description": f"no bank {bank!r} in this sandbox"}
-    _note(request, ERROR_CODE, "not_found")
+    request[ERROR_CODE] = "not_found"
     return json_response(body, 404, NO_STORE)

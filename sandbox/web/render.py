@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox import ui_text
+
 if TYPE_CHECKING:
     import jinja2
 
@@ -54,7 +56,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         auto_reload=False,
     )
-    env.globals.update(select_options=select_options, MONTHS=MONTHS, DAYS=DAYS)
+    env.globals.update(select_options=select_options, MONTHS=MONTHS, DAYS=DAYS, text=ui_text)
     return env
 
 

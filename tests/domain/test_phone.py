@@ -1,132 +1,117 @@
-"""Phone verification: a call from the registered phone to the auth number within 120 s."""
+"""Phone verification rules: a call to the auth number within the window (120 s inclusive)."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
 
 from sandbox.clock import JST
-from sandbox.domain.phone import PhoneVerifier
+from sandbox.domain.phone import (
+    PhoneChallenge,
+    call_outcome,
+    open_challenge,
+    settle,
+    status,
+)
 
 START = datetime(2026, 11, 5, 10, 0, 0, tzinfo=JST)
 PHONE = "090-1234-5678"
 AUTH = "0120-86-3713"
+WINDOW = timedelta(seconds=120)
 
 
 def after(seconds: float) -> datetime:
     return START + timedelta(seconds=seconds)
 
 
-@pytest.fixture
-def verifier() -> PhoneVerifier:
-    phone = PhoneVerifier(window_seconds=120)
-    phone.start("c1", PHONE, AUTH, START)
-    return phone
+def opened(challenge_id: str = "c1", at: datetime = START) -> PhoneChallenge:
+    return open_challenge(challenge_id, PHONE, AUTH, at, WINDOW)
 
 
-def test_waiting_until_the_call_arrives(verifier: PhoneVerifier) -> None:
-    assert verifier.status("c1", after(30)) == "waiting"
+def called(challenge: PhoneChallenge, callee: str, at: datetime) -> PhoneChallenge:
+    """The challenge after a call to ``callee`` from its phone: settled if the call settles it."""
+    _, settled = call_outcome([challenge], callee, at)
+    return settle(challenge, at) if challenge in settled else challenge
 
 
-def test_call_in_time_verifies(verifier: PhoneVerifier) -> None:
-    result = verifier.record_call("09012345678", "0120863713", after(30))
+def test_waiting_until_the_call_arrives() -> None:
+    assert status(opened(), after(30)) == "waiting"
+
+
+def test_call_in_time_verifies() -> None:
+    challenge = opened()
+    result, settled = call_outcome([challenge], "0120863713", after(30))
     assert result.outcome == "verified"
     assert result.challenge_ids == ("c1",)
-    assert verifier.status("c1", after(31)) == "verified"
+    assert settled == [challenge]
+    assert status(settle(challenge, after(30)), after(31)) == "verified"
 
 
-def test_phone_numbers_compare_by_digits(verifier: PhoneVerifier) -> None:
-    result = verifier.record_call("(090) 1234 5678", "0120-863-713", after(5))
+def test_phone_numbers_compare_by_digits() -> None:
+    challenge = opened()
+    assert (challenge.registered_phone, challenge.auth_number) == ("09012345678", "0120863713")
+    result, _ = call_outcome([challenge], "0120-863-713", after(5))
     assert result.verified
 
 
-def test_exactly_the_window_is_still_in_time(verifier: PhoneVerifier) -> None:
-    assert verifier.record_call(PHONE, AUTH, after(120)).outcome == "verified"
-    assert verifier.status("c1", after(120)) == "verified"
+def test_exactly_the_window_is_still_in_time() -> None:
+    challenge = opened()
+    assert call_outcome([challenge], AUTH, after(120))[0].outcome == "verified"
+    assert status(called(challenge, AUTH, after(120)), after(120)) == "verified"
 
 
-def test_a_late_call_invalidates_the_challenge(verifier: PhoneVerifier) -> None:
-    result = verifier.record_call(PHONE, AUTH, after(120.001))
+def test_a_late_call_invalidates_the_challenge() -> None:
+    challenge = opened()
+    result, settled = call_outcome([challenge], AUTH, after(120.001))
     assert result.outcome == "expired"
     assert result.challenge_ids == ("c1",)
-    assert verifier.status("c1", after(120.001)) == "expired"
-    # A second call cannot revive it.
-    assert verifier.record_call(PHONE, AUTH, after(121)).outcome == "no_pending_challenge"
+    assert settled == [challenge]
+    late = settle(challenge, after(120.001))
+    assert late.invalidated
+    assert status(late, after(120.001)) == "expired"
+    # A second call cannot revive it: it waits for no call any more.
+    assert not late.pending
+    assert settle(late, after(121)) == late
 
 
-def test_confirm_after_the_window_is_expired_even_after_a_timely_call(
-    verifier: PhoneVerifier,
-) -> None:
-    verifier.record_call(PHONE, AUTH, after(60))
-    assert verifier.status("c1", after(120)) == "verified"
-    assert verifier.status("c1", after(120.001)) == "expired"
+def test_confirm_after_the_window_is_expired_even_after_a_timely_call() -> None:
+    verified = called(opened(), AUTH, after(60))
+    assert status(verified, after(120)) == "verified"
+    assert status(verified, after(120.001)) == "expired"
 
 
-def test_no_call_and_late_confirm_is_expired(verifier: PhoneVerifier) -> None:
-    assert verifier.status("c1", after(200)) == "expired"
+def test_no_call_and_late_confirm_is_expired() -> None:
+    assert status(opened(), after(200)) == "expired"
 
 
-def test_call_from_another_phone_does_not_verify(verifier: PhoneVerifier) -> None:
-    result = verifier.record_call("08011112222", AUTH, after(10))
+def test_no_pending_challenge() -> None:
+    result, settled = call_outcome([], AUTH, after(10))
     assert result.outcome == "no_pending_challenge"
-    assert verifier.status("c1", after(11)) == "waiting"
+    assert settled == []
 
 
-def test_call_to_another_number_is_wrong_number(verifier: PhoneVerifier) -> None:
-    result = verifier.record_call(PHONE, "0272123456", after(10))
+def test_call_to_another_number_is_wrong_number() -> None:
+    challenge = opened()
+    result, settled = call_outcome([challenge], "0272123456", after(10))
     assert result.outcome == "wrong_number"
-    assert verifier.status("c1", after(11)) == "waiting"
+    assert settled == []
+    assert status(challenge, after(11)) == "waiting"
 
 
-def test_restart_gives_a_fresh_window(verifier: PhoneVerifier) -> None:
-    verifier.record_call(PHONE, AUTH, after(130))
-    verifier.start("c1", PHONE, AUTH, after(140))
-    assert verifier.status("c1", after(141)) == "waiting"
-    assert verifier.record_call(PHONE, AUTH, after(250)).verified
-
-
-def test_cancel_forgets_the_challenge(verifier: PhoneVerifier) -> None:
-    assert verifier.cancel("c1")
-    assert not verifier.cancel("c1")
-    assert verifier.status("c1", after(1)) == "unknown"
-    assert verifier.record_call(PHONE, AUTH, after(2)).outcome == "no_pending_challenge"
-
-
-def test_unknown_challenge_and_reset(verifier: PhoneVerifier) -> None:
-    assert verifier.status("nope", after(1)) == "unknown"
-    verifier.reset()
-    assert verifier.status("c1", after(1)) == "unknown"
-
-
-def test_pending_for_lists_open_challenges(verifier: PhoneVerifier) -> None:
-    verifier.start("c2", PHONE, AUTH, after(100))
-    assert [c.challenge_id for c in verifier.pending_for("09012345678")] == ["c1", "c2"]
-    assert [c.challenge_id for c in verifier.pending_for(PHONE, after(121))] == ["c2"]
-    verifier.record_call(PHONE, AUTH, after(110))
-    assert verifier.pending_for(PHONE) == []
-
-
-def test_one_call_settles_every_open_challenge_of_that_phone(verifier: PhoneVerifier) -> None:
-    verifier.start("c2", PHONE, AUTH, after(60))
-    result = verifier.record_call(PHONE, AUTH, after(150))
+def test_one_call_settles_every_open_challenge_of_that_phone() -> None:
+    first, second = opened("c1"), opened("c2", after(60))
+    result, settled = call_outcome([first, second], AUTH, after(150))
     assert result.challenge_ids == ("c2",)
-    assert verifier.status("c1", after(150)) == "expired"
-    assert verifier.status("c2", after(150)) == "verified"
+    assert settled == [first, second]
+    assert status(settle(first, after(150)), after(150)) == "expired"
+    assert status(settle(second, after(150)), after(150)) == "verified"
 
 
-def test_concurrent_calls_verify_once() -> None:
-    verifier = PhoneVerifier(window_seconds=120)
-    verifier.start("c1", PHONE, AUTH, START)
-    barrier = threading.Barrier(50)
+def test_unknown_challenge() -> None:
+    assert status(None, after(1)) == "unknown"
 
-    def call(_: int) -> str:
-        barrier.wait()
-        return verifier.record_call(PHONE, AUTH, after(10)).outcome
 
-    with ThreadPoolExecutor(max_workers=50) as pool:
-        outcomes = list(pool.map(call, range(50)))
-    assert outcomes.count("verified") == 1
-    assert outcomes.count("no_pending_challenge") == 49
+def test_window_must_be_at_least_a_second() -> None:
+    with pytest.raises(ValueError, match="at least 1 second"):
+        open_challenge("c1", PHONE, AUTH, START, timedelta(milliseconds=999))

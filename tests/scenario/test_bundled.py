@@ -1,16 +1,14 @@
-"""The bundled scenarios: one per documented error, each valid, described and mirrored."""
+"""The bundled scenarios (scenarios/): one per documented error, each valid and described."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from sandbox.errors import CATALOG
 from sandbox.scenario.loader import bundled_scenario_text, bundled_scenarios, load_scenario_text
-from sandbox.state import Sandbox
+from sandbox.store.memory import MemoryStore
+from sandbox.tenant.registry import Registry
 
-ROOT = Path(__file__).resolve().parents[2]
 ERROR_SCENARIOS = (
     "wrong_account",
     "wrong_identity",
@@ -31,7 +29,7 @@ def test_every_error_scenario_is_bundled() -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_bundled_scenario_loads_and_is_described(name: str) -> None:
+async def test_bundled_scenario_loads_and_is_described(name: str) -> None:
     text = bundled_scenario_text(name)
     assert text.startswith("# yaml-language-server: $schema=./schema.json\n")
     scenario = load_scenario_text(text, source=f"{name}.yaml")
@@ -40,7 +38,8 @@ def test_bundled_scenario_loads_and_is_described(name: str) -> None:
     assert description
     assert "\n" not in description
     assert scenario.clients, "a vendor needs a client to start a linkage"
-    Sandbox(scenario)  # builds without surprises
+    tenant, _ = await Registry(MemoryStore()).load(scenario, f"{name}.yaml")
+    assert tenant.bank_code == scenario.bank.code  # builds without surprises
 
 
 @pytest.mark.parametrize("name", ERROR_SCENARIOS)
@@ -62,17 +61,7 @@ def test_error_scenario_names_its_error_code(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ERROR_SCENARIOS)
-def test_frozen_clock_is_open_unless_about_off_hours(name: str) -> None:
-    sandbox = Sandbox(load_scenario_text(bundled_scenario_text(name)))
-    assert sandbox.calendar.is_open(sandbox.clock.now()) == (name != "off_hours")
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_top_level_copy_matches_the_packaged_one(name: str) -> None:
-    copy = ROOT / "scenarios" / f"{name}.yaml"
-    assert copy.read_text(encoding="utf-8") == bundled_scenario_text(name)
-
-
-def test_no_top_level_scenario_is_missing_from_the_package() -> None:
-    top = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
-    assert top == sorted(NAMES)
+async def test_frozen_clock_is_open_unless_about_off_hours(name: str) -> None:
+    scenario = load_scenario_text(bundled_scenario_text(name))
+    tenant, _ = await Registry(MemoryStore()).load(scenario, f"{name}.yaml")
+    assert tenant.calendar.is_open(await tenant.clock.now()) == (name != "off_hours")

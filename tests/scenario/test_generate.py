@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 
 import pytest
@@ -46,10 +45,9 @@ def test_different_seed_different_customers() -> None:
     assert sum(a[5] == b[5] for a, b in zip(one, two, strict=True)) < 5  # account keys
 
 
-def test_large_population_is_lazy_and_fast() -> None:
-    started = time.perf_counter()
+def test_large_population_has_its_count() -> None:
+    # How fast it is set up (customers are computed on demand): bench/startup.py.
     population = GeneratedPopulation(100_000, 1, BRANCHES)
-    assert time.perf_counter() - started < 0.5
     assert len(population) == 100_000
 
 

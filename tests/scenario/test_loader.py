@@ -76,19 +76,12 @@ def test_default_scenario_loads() -> None:
 
 
 def test_default_file_starts_with_schema_comment() -> None:
-    text = (ROOT / "sandbox" / "scenarios" / "default.yaml").read_text(encoding="utf-8")
+    text = (ROOT / "scenarios" / "default.yaml").read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=./schema.json\n")
 
 
-def test_user_facing_default_matches_the_packaged_one() -> None:
-    packaged = (ROOT / "sandbox" / "scenarios" / "default.yaml").read_text(encoding="utf-8")
-    assert (ROOT / "scenarios" / "default.yaml").read_text(encoding="utf-8") == packaged
-
-
-@pytest.mark.parametrize(
-    "path", [ROOT / "scenarios" / "schema.json", ROOT / "sandbox" / "scenarios" / "schema.json"]
-)
-def test_committed_schema_is_current(path: Path) -> None:
+def test_committed_schema_is_current() -> None:
+    path = ROOT / "scenarios" / "schema.json"
     assert path.read_text(encoding="utf-8") == schema_text(), "run: sandbox schema -o " + str(path)
     assert json.loads(schema_text())["title"]
 

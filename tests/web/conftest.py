@@ -10,9 +10,10 @@ from aiohttp.test_utils import TestClient
 
 from sandbox.driver import CustomerData, CustomerDriver, Outcome
 from sandbox.scenario.loader import load_scenario_text
+from sandbox.scenario.model import Scenario
 from sandbox.settings import Settings
-from sandbox.state import Registry, Sandbox
-from sandbox.web.app import create_app
+from sandbox.tenant.tenant import Tenant
+from sandbox.web.app import REGISTRY, create_app
 
 SCENARIO = """
 name: web-tests
@@ -83,26 +84,41 @@ BANK = "2011"
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 
-def make_sandbox(extra_yaml: str = "", **replace: str) -> Sandbox:
+def make_scenario(extra_yaml: str = "", **replace: str) -> Scenario:
     """The test scenario, optionally with text replaced or appended."""
     text = SCENARIO
     for old, new in replace.items():
         text = text.replace(old, new)
-    return Sandbox(load_scenario_text(text + extra_yaml, source="<test>"))
+    return load_scenario_text(text + extra_yaml, source="<test>")
+
+
+def make_app(*scenarios: Scenario) -> Any:
+    """The app serving ``scenarios`` on a fresh in-memory store."""
+    return create_app(Settings(secret_key=b"k" * 32), scenarios=[(s, "<test>") for s in scenarios])
+
+
+async def tenant_of(client: TestClient[Any, Any], bank: str = BANK) -> Tenant:
+    """The state of ``bank`` in the app behind ``client``."""
+    tenant = await client.app[REGISTRY].get(bank)
+    assert tenant is not None, f"bank {bank} is not loaded"
+    return tenant
 
 
 @pytest.fixture
-def sandbox() -> Sandbox:
-    return make_sandbox()
+def scenario() -> Scenario:
+    return make_scenario()
 
 
 @pytest.fixture
-async def client(aiohttp_client: MakeClient, sandbox: Sandbox) -> TestClient[Any, Any]:
+async def client(aiohttp_client: MakeClient, scenario: Scenario) -> TestClient[Any, Any]:
     """The app on the test scenario (tests/conftest.py checks its responses against the spec)."""
-    registry = Registry()
-    registry.put(sandbox)
-    app = create_app(Settings(secret_key=b"k" * 32), registry=registry)
-    return await aiohttp_client(app)
+    return await aiohttp_client(make_app(scenario))
+
+
+@pytest.fixture
+async def sandbox(client: TestClient[Any, Any]) -> Tenant:
+    """The test bank's state behind ``client``."""
+    return await tenant_of(client)
 
 
 @pytest.fixture

@@ -19,15 +19,23 @@ from openapi_core.testing import MockRequest, MockResponse
 from sandbox.clock import parse_iso
 from sandbox.domain.bank import AccountType
 from sandbox.domain.ledger import time_deposit_interest
-from sandbox.domain.oauth import BearerError
+from sandbox.domain.oauth.errors import BearerError
 from sandbox.driver import CustomerData, CustomerDriver, Page
 from sandbox.errors import CATALOG
-from sandbox.scenario.model import RuleModel
-from sandbox.settings import Settings
-from sandbox.state import Registry, Sandbox
-from sandbox.web.app import create_app
+from sandbox.scenario.model import RuleModel, Scenario
+from sandbox.tenant.tenant import Tenant
+from sandbox.web.app import REGISTRY
 from sandbox.web.docs import SPEC_PATH
-from tests.web.conftest import APP, BANK, TARO, MakeClient, link_and_redeem, make_sandbox
+from tests.web.conftest import (
+    APP,
+    BANK,
+    TARO,
+    MakeClient,
+    link_and_redeem,
+    make_app,
+    make_scenario,
+    tenant_of,
+)
 
 JIRO = """
   - id: jiro
@@ -65,16 +73,16 @@ def aid(ref: str, bank: str = "2011") -> str:
     return hashlib.sha256(f"{bank}:{ref}".encode()).hexdigest()[:20]
 
 
-def issue_token(sandbox: Sandbox, customer: str, refs: tuple[str, ...]) -> str:
+async def issue_token(sandbox: Tenant, customer: str, refs: tuple[str, ...]) -> str:
     """An access token as if the customer had gone through the linkage screens."""
-    now = sandbox.clock.now()
+    now = await sandbox.clock.now()
     request = sandbox.oauth.validate_authorize(
         {"response_type": "code", "client_id": "app-1", "redirect_uri": REDIRECT}
     )
-    code = sandbox.oauth.issue_code(request, customer, refs, now)
+    code = await sandbox.oauth.issue_code(request, customer, refs, now)
     client = sandbox.oauth.client("app-1")
     assert client is not None
-    tokens = sandbox.oauth.exchange_code(client, code, REDIRECT, None, now)
+    tokens = await sandbox.oauth.exchange_code(client, code, REDIRECT, None, now)
     return str(tokens["access_token"])
 
 
@@ -104,13 +112,13 @@ async def checked(response: ClientResponse) -> Any:
 
 
 @pytest.fixture
-def sandbox() -> Sandbox:
-    return make_sandbox(JIRO)
+def scenario() -> Scenario:
+    return make_scenario(JIRO)
 
 
 @pytest.fixture
-def token(sandbox: Sandbox) -> str:
-    return issue_token(sandbox, "jiro", JIRO_REFS)
+async def token(sandbox: Tenant) -> str:
+    return await issue_token(sandbox, "jiro", JIRO_REFS)
 
 
 @pytest.fixture
@@ -146,11 +154,11 @@ async def test_accounts_lists_linked_accounts_with_balances(
 
 
 async def test_account_ids_survive_reset(
-    client: TestClient[Any, Any], sandbox: Sandbox, headers: dict[str, str]
+    client: TestClient[Any, Any], sandbox: Tenant, headers: dict[str, str]
 ) -> None:
     before = await (await client.get(f"{BASE}/accounts", headers=headers)).json()
-    sandbox.reset()
-    fresh = bearer(issue_token(sandbox, "jiro", JIRO_REFS))
+    sandbox = await client.app[REGISTRY].reset(BANK)
+    fresh = bearer(await issue_token(sandbox, "jiro", JIRO_REFS))
     after = await (await client.get(f"{BASE}/accounts", headers=fresh)).json()
     assert [a["account_id"] for a in after["accounts"]] == [
         a["account_id"] for a in before["accounts"]
@@ -173,14 +181,15 @@ async def test_one_account_and_foreign_ids_are_not_found(
 
 
 async def test_balance_moves_with_the_clock_and_matches_the_statement(
-    client: TestClient[Any, Any], sandbox: Sandbox, headers: dict[str, str]
+    client: TestClient[Any, Any], sandbox: Tenant, headers: dict[str, str]
 ) -> None:
     acc = aid("001-ordinary-3333333")
     for days in [0, 3, 17, 40]:
-        sandbox.clock.set(parse_iso("2026-11-25T10:00:00") + timedelta(days=days))
         if days:
-            sandbox.oauth.reset()
-            headers = bearer(issue_token(sandbox, "jiro", JIRO_REFS))
+            sandbox = await client.app[REGISTRY].reset(BANK)
+        await sandbox.clock.set(parse_iso("2026-11-25T10:00:00") + timedelta(days=days))
+        if days:
+            headers = bearer(await issue_token(sandbox, "jiro", JIRO_REFS))
         accounts = await checked(await client.get(f"{BASE}/accounts", headers=headers))
         page = await checked(
             await client.get(f"{BASE}/accounts/{acc}/transactions?limit=500", headers=headers)
@@ -279,11 +288,11 @@ async def test_whole_held_period_in_one_request(
 
 
 async def test_range_longer_than_policy_is_refused(aiohttp_client: Any) -> None:
-    short = make_sandbox(JIRO, **{"  branches:": "  policy: {max_statement_days: 31}\n  branches:"})
-    registry = Registry()
-    registry.put(short)
-    client = await aiohttp_client(create_app(Settings(secret_key=b"k" * 32), registry=registry))
-    token = issue_token(short, "jiro", JIRO_REFS)
+    short = make_scenario(
+        JIRO, **{"  branches:": "  policy: {max_statement_days: 31}\n  branches:"}
+    )
+    client = await aiohttp_client(make_app(short))
+    token = await issue_token(await tenant_of(client), "jiro", JIRO_REFS)
     url = f"{BASE}/accounts/{aid('001-ordinary-3333333')}/transactions"
     response = await client.get(
         f"{url}?date_from=2026-10-01&date_to=2026-11-25", headers=bearer(token)
@@ -310,9 +319,9 @@ async def test_term_deposits_of_linked_accounts(
 
 
 async def test_only_consented_accounts_are_visible(
-    client: TestClient[Any, Any], sandbox: Sandbox
+    client: TestClient[Any, Any], sandbox: Tenant
 ) -> None:
-    headers = bearer(issue_token(sandbox, "jiro", JIRO_REFS[1:]))
+    headers = bearer(await issue_token(sandbox, "jiro", JIRO_REFS[1:]))
     body = await checked(await client.get(f"{BASE}/accounts", headers=headers))
     assert [a["account_number"] for a in body["accounts"]] == ["4444444"]
     deposits = await checked(await client.get(f"{BASE}/term_deposits", headers=headers))
@@ -351,16 +360,16 @@ async def test_scheme_is_case_insensitive(client: TestClient[Any, Any], token: s
 
 
 async def test_expired_token_then_reauth_required(
-    client: TestClient[Any, Any], sandbox: Sandbox, headers: dict[str, str]
+    client: TestClient[Any, Any], sandbox: Tenant, headers: dict[str, str]
 ) -> None:
     policy = sandbox.scenario.bank.policy
-    sandbox.clock.advance(policy.access_token_ttl_seconds + 1)
+    await sandbox.clock.advance(policy.access_token_ttl_seconds + 1)
     response = await client.get(f"{BASE}/accounts", headers=headers)
     assert response.status == 401
     assert (await checked(response))["error_code"] == "invalid_token"
-    sandbox.clock.advance(policy.reauth_period_days * 86400)
-    if sandbox.calendar.closed_window(sandbox.clock.now()) is not None:
-        sandbox.clock.advance(6 * 3600)
+    await sandbox.clock.advance(policy.reauth_period_days * 86400)
+    if sandbox.calendar.closed_window(await sandbox.clock.now()) is not None:
+        await sandbox.clock.advance(6 * 3600)
     response = await client.get(f"{BASE}/accounts", headers=headers)
     assert response.status == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
@@ -370,9 +379,9 @@ async def test_expired_token_then_reauth_required(
 
 
 async def test_insufficient_scope_is_403(
-    client: TestClient[Any, Any], sandbox: Sandbox, headers: dict[str, str], monkeypatch: Any
+    client: TestClient[Any, Any], sandbox: Tenant, headers: dict[str, str], monkeypatch: Any
 ) -> None:
-    def refuse(*_: object, **__: object) -> None:
+    async def refuse(*_: object, **__: object) -> None:
         raise BearerError("insufficient_scope")
 
     monkeypatch.setattr(sandbox.oauth, "authenticate_bearer", refuse)
@@ -383,11 +392,11 @@ async def test_insufficient_scope_is_403(
 
 
 async def test_revoked_token_is_401(
-    client: TestClient[Any, Any], sandbox: Sandbox, token: str
+    client: TestClient[Any, Any], sandbox: Tenant, token: str
 ) -> None:
     app_client = sandbox.oauth.client("app-1")
     assert app_client is not None
-    sandbox.oauth.revoke(app_client, token, "access_token", sandbox.clock.now())
+    await sandbox.oauth.revoke(app_client, token, "access_token", await sandbox.clock.now())
     response = await client.get(f"{BASE}/accounts", headers=bearer(token))
     assert response.status == 401
 
@@ -403,11 +412,11 @@ async def test_unknown_bank_is_404(client: TestClient[Any, Any], headers: dict[s
 
 
 async def test_off_hours_is_503_with_retry_after(
-    client: TestClient[Any, Any], sandbox: Sandbox, headers: dict[str, str]
+    client: TestClient[Any, Any], sandbox: Tenant, headers: dict[str, str]
 ) -> None:
-    sandbox.clock.set(parse_iso("2026-11-25T23:59:59"))
-    sandbox.clock.advance(31)  # 00:00:30, inside the daily 00:00 window
-    now = sandbox.clock.now()
+    await sandbox.clock.set(parse_iso("2026-11-25T23:59:59"))
+    await sandbox.clock.advance(31)  # 00:00:30, inside the daily 00:00 window
+    now = await sandbox.clock.now()
     assert sandbox.calendar.closed_window(now) is not None
     url = f"{BASE}/accounts/{aid(JIRO_REFS[0])}/transactions"
     response = await client.get(url, headers=headers)
@@ -422,9 +431,9 @@ async def test_off_hours_is_503_with_retry_after(
 
 
 async def test_rule_injects_congestion_on_transactions_once(
-    client: TestClient[Any, Any], sandbox: Sandbox, headers: dict[str, str]
+    client: TestClient[Any, Any], sandbox: Tenant, headers: dict[str, str]
 ) -> None:
-    sandbox.rules.add(
+    await sandbox.rules.add(
         RuleModel.model_validate(
             {"on": "api", "when": {"endpoint": "transactions"}, "error": "congestion", "times": 1}
         )
@@ -436,19 +445,19 @@ async def test_rule_injects_congestion_on_transactions_once(
     assert response.headers["Retry-After"] == "30"
     assert (await checked(response))["error_code"] == "congestion"
     assert (await client.get(url, headers=headers)).status == 200
-    served = sandbox.coverage.report()["served"]
+    served = (await sandbox.coverage())["served"]
     assert served["congestion"]["by_client"] == {"app-1": 1}
 
 
 async def test_rule_on_one_account_and_malformed_fault(
-    client: TestClient[Any, Any], sandbox: Sandbox, headers: dict[str, str]
+    client: TestClient[Any, Any], sandbox: Tenant, headers: dict[str, str]
 ) -> None:
-    sandbox.rules.add(
+    await sandbox.rules.add(
         RuleModel.model_validate(
             {"on": "api", "when": {"account": "002-4444444"}, "error": "system_error"}
         )
     )
-    sandbox.rules.add(
+    await sandbox.rules.add(
         RuleModel.model_validate(
             {"on": "api", "when": {"endpoint": "term_deposits"}, "fault": {"malformed": True}}
         )
@@ -468,7 +477,7 @@ async def test_rule_on_one_account_and_malformed_fault(
 
 
 async def test_transfer_moves_account_and_revokes_tokens(
-    client: TestClient[Any, Any], sandbox: Sandbox, headers: dict[str, str]
+    client: TestClient[Any, Any], sandbox: Tenant, headers: dict[str, str]
 ) -> None:
     before = await checked(
         await client.get(f"{BASE}/accounts/{aid(JIRO_REFS[0])}", headers=headers)
@@ -496,7 +505,7 @@ async def test_transfer_moves_account_and_revokes_tokens(
     assert old_found is not None
     assert not old_found[1].eligible
 
-    relinked = bearer(issue_token(sandbox, "jiro", ("002-ordinary-7000001", JIRO_REFS[1])))
+    relinked = bearer(await issue_token(sandbox, "jiro", ("002-ordinary-7000001", JIRO_REFS[1])))
     after = await checked(await client.get(f"{BASE}/accounts", headers=relinked))
     new = after["accounts"][0]
     assert (new["branch_code"], new["account_number"], new["branch_name"]) == (
@@ -509,7 +518,7 @@ async def test_transfer_moves_account_and_revokes_tokens(
     page = await checked(await client.get(url, params={"limit": "500"}, headers=relinked))
     assert page["transactions"][-1]["balance_after"] == before["balance"]
 
-    stale = bearer(issue_token(sandbox, "jiro", JIRO_REFS))
+    stale = bearer(await issue_token(sandbox, "jiro", JIRO_REFS))
     response = await client.get(f"{BASE}/accounts/{aid(JIRO_REFS[0])}", headers=stale)
     assert response.status == 403
     body = await checked(response)
@@ -517,13 +526,13 @@ async def test_transfer_moves_account_and_revokes_tokens(
     assert body["error_message"] == CATALOG["account_transferred"].message
     listed = await checked(await client.get(f"{BASE}/accounts", headers=stale))
     assert [a["account_number"] for a in listed["accounts"]] == ["4444444"]
-    only_old = bearer(issue_token(sandbox, "jiro", JIRO_REFS[:1]))
+    only_old = bearer(await issue_token(sandbox, "jiro", JIRO_REFS[:1]))
     response = await client.get(f"{BASE}/accounts", headers=only_old)
     assert response.status == 403
 
 
 async def test_transfer_by_ref_defaults_and_conflicts(
-    client: TestClient[Any, Any], sandbox: Sandbox
+    client: TestClient[Any, Any], sandbox: Tenant
 ) -> None:
     url = "/_sandbox/accounts/001-ordinary-1234567/transfer"
     response = await client.post(url, headers={"X-Sandbox-Bank": "2011"})
@@ -534,7 +543,7 @@ async def test_transfer_by_ref_defaults_and_conflicts(
     again = await client.post(url)
     assert again.status == 409
     assert (await again.json())["error_code"] == "account_transferred"
-    sandbox.reset()
+    await client.app[REGISTRY].reset(sandbox.bank_code)
     assert (await client.post(url)).status == 200
 
 
@@ -574,11 +583,9 @@ async def test_transfer_for_unknown_bank(client: TestClient[Any, Any]) -> None:
 
 
 async def test_transfer_picks_bank_by_query(aiohttp_client: MakeClient) -> None:
-    registry = Registry()
-    first, second = make_sandbox(), make_sandbox(**{'code: "2011"': 'code: "2012"'})
-    registry.put(first)
-    registry.put(second)
-    client = await aiohttp_client(create_app(Settings(secret_key=b"k" * 32), registry=registry))
+    app = make_app(make_scenario(), make_scenario(**{'code: "2011"': 'code: "2012"'}))
+    client = await aiohttp_client(app)
+    first, second = await tenant_of(client, "2011"), await tenant_of(client, "2012")
     response = await client.post("/_sandbox/accounts/001-ordinary-1234567/transfer?bank=2012")
     assert response.status == 200
     assert (await response.json())["bank_code"] == "2012"

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from sandbox.driver import CustomerDriver, Outcome, Page
-from sandbox.state import Sandbox
+from sandbox.tenant.tenant import Tenant
 from tests.web.conftest import APP, BANK, TARO, MakeClient
 
 Client = TestClient[Any, Any]
@@ -128,7 +128,7 @@ async def test_twenty_parallel_refreshes_of_one_refresh_token(
 
 
 async def test_parallel_wrong_identities_lock_the_account_exactly_once(
-    client: Client, aiohttp_client: MakeClient, sandbox: Sandbox
+    client: Client, aiohttp_client: MakeClient, sandbox: Tenant
 ) -> None:
     """Screen ②: 30 browsers send a wrong birth date for one account at the same moment."""
     limit = sandbox.lockout.limit("identity")
@@ -149,8 +149,8 @@ async def test_parallel_wrong_identities_lock_the_account_exactly_once(
 
     codes = Counter(page.error_code for page in pages if isinstance(page, Page))
     assert codes == {"wrong_identity": limit - 1, "locked_now": 1, "locked": 30 - limit}
-    key = (TARO.branch_code, TARO.account_number)
-    assert sandbox.lockout.failures("identity", key, sandbox.clock.now()) == limit
+    key = f"{TARO.branch_code}-{TARO.account_number}"
+    assert await sandbox.lockout.failures("identity", key, await sandbox.clock.now()) == limit
     # The right birth date and phone afterwards: still locked for the day.
     page = await late.enter_identity(TARO)
     assert isinstance(page, Page)

@@ -7,8 +7,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from sandbox.driver import CustomerDriver, Outcome, Page
-from sandbox.state import Sandbox
-from tests.web.conftest import APP, BANK, SCENARIO, TARO
+from sandbox.tenant.tenant import Tenant
+from tests.web.conftest import APP, BANK, SCENARIO, TARO, tenant_of
 
 Client = TestClient[Any, Any]
 
@@ -22,7 +22,7 @@ async def test_health_lists_banks_and_their_clocks(client: Client) -> None:
     assert body["banks"][0]["now"] == "2026-11-25T10:00:00+09:00"
 
 
-async def test_clock_set_advance_and_freeze(client: Client, sandbox: Sandbox) -> None:
+async def test_clock_set_advance_and_freeze(client: Client, sandbox: Tenant) -> None:
     response = await client.post("/_sandbox/clock", json={"set": "2026-11-07T23:50:00+09:00"})
     body = await response.json()
     assert body["now"] == "2026-11-07T23:50:00+09:00"
@@ -35,7 +35,7 @@ async def test_clock_set_advance_and_freeze(client: Client, sandbox: Sandbox) ->
     body = await (await client.post("/_sandbox/clock", json={"set": "2026-12-01T00:30:00Z"})).json()
     assert body["now"] == "2026-12-01T09:30:00+09:00"
     assert body["frozen"] is True
-    assert sandbox.clock.now().isoformat() == "2026-12-01T09:30:00+09:00"
+    assert (await sandbox.clock.now()).isoformat() == "2026-12-01T09:30:00+09:00"
 
 
 async def test_clock_rejects_bad_input(client: Client) -> None:
@@ -56,23 +56,24 @@ async def test_clock_rejects_bad_input(client: Client) -> None:
 
 
 async def test_reset_forgets_locks_mails_and_clock(
-    client: Client, driver: CustomerDriver, sandbox: Sandbox
+    client: Client, driver: CustomerDriver, sandbox: Tenant
 ) -> None:
     outcome = await driver.link(TARO, **APP)
     assert isinstance(outcome, Outcome)
-    sandbox.clock.advance(3600)
+    await sandbox.clock.advance(3600)
     wrong = {**TARO.__dict__, "birth_date": "1999-09-09"}
     from sandbox.driver import CustomerData
 
     for _ in range(3):
         await CustomerDriver(client, BANK).link(CustomerData(**wrong), **APP)
-    assert sandbox.lockout.lock_state(("001", "1234567"), sandbox.clock.now()) is not None
+    assert await sandbox.lockout.lock_state("001-1234567", await sandbox.clock.now()) is not None
     assert (await (await client.get("/_sandbox/outbox")).json())["mails"]
     response = await client.post("/_sandbox/reset")
     assert response.status == 200
     assert (await response.json())["now"] == "2026-11-25T10:00:00+09:00"
     assert (await (await client.get("/_sandbox/outbox")).json())["mails"] == []
-    assert sandbox.lockout.lock_state(("001", "1234567"), sandbox.clock.now()) is None
+    sandbox = await tenant_of(client)  # the reset rebuilt the bank
+    assert await sandbox.lockout.lock_state("001-1234567", await sandbox.clock.now()) is None
     again = await CustomerDriver(client, BANK).link(TARO, **APP)
     assert isinstance(again, Outcome)
     assert again.code
@@ -99,7 +100,7 @@ async def test_put_scenario_loads_and_invalid_changes_nothing(client: Client) ->
     assert sorted(b["bank"] for b in health["banks"]) == [BANK, "2012"]
 
 
-async def test_tenants_are_isolated(client: Client, sandbox: Sandbox) -> None:
+async def test_tenants_are_isolated(client: Client, sandbox: Tenant) -> None:
     other = SCENARIO.replace('code: "2011"', 'code: "2012"')
     assert (await client.put("/_sandbox/scenario", data=other.encode())).status == 200
     # Lock taro at bank 2011 only.

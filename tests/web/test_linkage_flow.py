@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from sandbox import errors
+from sandbox import errors, ui_text
 from sandbox.driver import CustomerData, CustomerDriver, Outcome, Page
-from sandbox.state import Sandbox
+from sandbox.tenant.tenant import Tenant
 from tests.web.conftest import APP, BANK, HANAKO, TARO
 
 Client = TestClient[Any, Any]
@@ -202,10 +202,10 @@ async def test_identity_field_formats(driver: CustomerDriver) -> None:
         email_confirm="x@example.jp",
     )
     assert isinstance(page, Page)
-    assert page.field_errors["name_kana"] == errors.NAME_NOT_HALFWIDTH_KANA
-    assert page.field_errors["birth_day"] == errors.DATE_INVALID
-    assert page.field_errors["phone"] == errors.PHONE_INVALID
-    assert page.field_errors["email_confirm"] == errors.EMAIL_MISMATCH
+    assert page.field_errors["name_kana"] == ui_text.NAME_NOT_HALFWIDTH_KANA
+    assert page.field_errors["birth_day"] == ui_text.DATE_INVALID
+    assert page.field_errors["phone"] == ui_text.PHONE_INVALID
+    assert page.field_errors["email_confirm"] == ui_text.EMAIL_MISMATCH
     assert not page.missing_dialog
     # What was typed is still there.
     assert 'value="データタロウ"' in page.html
@@ -218,7 +218,7 @@ async def test_account_number_must_be_seven_digits(driver: CustomerDriver) -> No
     )
     assert isinstance(page, Page)
     assert page.screen == "account"
-    assert page.field_errors["account_number"] == errors.ACCOUNT_NUMBER_INVALID
+    assert page.field_errors["account_number"] == ui_text.ACCOUNT_NUMBER_INVALID
 
 
 async def test_abort_returns_access_denied(driver: CustomerDriver) -> None:
@@ -304,7 +304,7 @@ async def test_confirm_before_call_keeps_waiting(driver: CustomerDriver) -> None
     assert page.screen == "confirm"
     assert page.waiting
     assert "認証中(認証着信待ち)" in page.html
-    assert errors.PHONE_INSTRUCTIONS.replace("「確定する」", "")[:20] in page.html
+    assert ui_text.PHONE_INSTRUCTIONS.replace("「確定する」", "")[:20] in page.html
 
 
 async def test_call_from_another_phone_does_not_verify(
@@ -320,10 +320,10 @@ async def test_call_from_another_phone_does_not_verify(
 
 
 async def test_call_after_window_invalidates_linkage(
-    client: Client, driver: CustomerDriver, sandbox: Sandbox
+    client: Client, driver: CustomerDriver, sandbox: Tenant
 ) -> None:
     await _to_confirm(driver)
-    sandbox.clock.advance(121)
+    await sandbox.clock.advance(121)
     _, body = await _call(client, TARO.phone)
     assert body["outcome"] == "expired"
     page = await driver.confirm()
@@ -335,12 +335,12 @@ async def test_call_after_window_invalidates_linkage(
 
 
 async def test_confirm_after_window_is_invalid_even_if_call_was_in_time(
-    client: Client, driver: CustomerDriver, sandbox: Sandbox
+    client: Client, driver: CustomerDriver, sandbox: Tenant
 ) -> None:
     await _to_confirm(driver)
-    sandbox.clock.advance(60)
+    await sandbox.clock.advance(60)
     assert (await _call(client, TARO.phone))[0] == 200
-    sandbox.clock.advance(61)
+    await sandbox.clock.advance(61)
     page = await driver.confirm()
     assert isinstance(page, Page)
     assert page.error_code == "phone_window_expired"
@@ -353,10 +353,10 @@ async def test_confirm_after_window_is_invalid_even_if_call_was_in_time(
 
 
 async def test_confirm_at_exactly_120_seconds_is_still_valid(
-    client: Client, driver: CustomerDriver, sandbox: Sandbox
+    client: Client, driver: CustomerDriver, sandbox: Tenant
 ) -> None:
     await _to_confirm(driver)
-    sandbox.clock.advance(120)
+    await sandbox.clock.advance(120)
     assert (await _call(client, TARO.phone))[0] == 200
     page = await driver.confirm()
     assert isinstance(page, Page)
@@ -375,14 +375,15 @@ async def test_sandbox_call_button(driver: CustomerDriver) -> None:
 
 async def test_call_button_can_be_disabled(aiohttp_client: Any) -> None:
     from sandbox.settings import Settings
-    from sandbox.state import Registry
     from sandbox.web.app import create_app
-    from tests.web.conftest import make_sandbox
+    from tests.web.conftest import make_scenario
 
-    sandbox = make_sandbox(**{"  branches:": "  policy: {sandbox_call_button: false}\n  branches:"})
-    registry = Registry()
-    registry.put(sandbox)
-    client = await aiohttp_client(create_app(Settings(secret_key=b"k" * 32), registry=registry))
+    scenario = make_scenario(
+        **{"  branches:": "  policy: {sandbox_call_button: false}\n  branches:"}
+    )
+    client = await aiohttp_client(
+        create_app(Settings(secret_key=b"k" * 32), scenarios=[(scenario, "<test>")])
+    )
     driver = CustomerDriver(client, BANK)
     page = await _to_confirm(driver)
     assert "サンドボックス専用" not in page.html
@@ -410,7 +411,7 @@ async def test_pin_must_be_four_digits(client: Client, driver: CustomerDriver) -
     await _to_pin(client, driver)
     page = await driver.enter_pin("12a")
     assert isinstance(page, Page)
-    assert page.field_errors["pin"] == errors.PIN_INVALID
+    assert page.field_errors["pin"] == ui_text.PIN_INVALID
 
 
 async def test_deny_returns_access_denied(client: Client, driver: CustomerDriver) -> None:
@@ -515,14 +516,11 @@ async def test_every_authorization_response_names_the_issuer(
 
 async def test_public_url_sets_the_issuer(aiohttp_client: Any) -> None:
     from sandbox.settings import Settings
-    from sandbox.state import Registry
     from sandbox.web.app import create_app
-    from tests.web.conftest import make_sandbox
+    from tests.web.conftest import make_scenario
 
-    registry = Registry()
-    registry.put(make_sandbox())
     settings = Settings(secret_key=b"k" * 32, public_url="https://sandbox.example")
-    client = await aiohttp_client(create_app(settings, registry=registry))
+    client = await aiohttp_client(create_app(settings, scenarios=[(make_scenario(), "<test>")]))
     meta = await client.get(f"/.well-known/oauth-authorization-server/parasol/v1/banks/{BANK}")
     doc = await meta.json()
     assert doc["issuer"] == f"https://sandbox.example/parasol/v1/banks/{BANK}"

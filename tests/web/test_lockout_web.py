@@ -6,9 +6,8 @@ import asyncio
 from typing import Any
 
 from sandbox.driver import CustomerDriver, Page
-from sandbox.state import Sandbox
-from tests.web.conftest import link_and_redeem
-from tests.web.test_errors_on_demand import (
+from sandbox.tenant.tenant import Tenant
+from tests.web.bundled import (
     BANK,
     CALLBACK,
     HANAKO,
@@ -30,8 +29,9 @@ from tests.web.test_errors_on_demand import (
     to_pin,
     with_,
 )
+from tests.web.conftest import link_and_redeem, tenant_of
 
-KEY = ("001", "1234567")  # taro's account: branch and number
+KEY = "001-1234567"  # taro's account: branch and number
 WRONG_BIRTH = with_(TARO, birth_date="1980-01-02")
 
 
@@ -42,9 +42,9 @@ async def _identity(client: Client, data: Any = TARO) -> Page:
     return page_of(await driver.enter_identity(data))
 
 
-async def _lockout(aiohttp_client: MakeClient) -> tuple[Sandbox, Client]:
-    sandbox = bundled("lockout")
-    return sandbox, await scenario_client(aiohttp_client, sandbox)
+async def _lockout(aiohttp_client: MakeClient) -> tuple[Tenant, Client]:
+    client = await scenario_client(aiohttp_client, bundled("lockout"))
+    return await tenant_of(client), client
 
 
 # Identity (screen ②) ------------------------------------------------------------------
@@ -72,8 +72,8 @@ async def test_third_wrong_identity_locks_and_later_attempts_are_refused(
         assert page.error_message == LOCKED
         assert page.status == 403
         assert page.back_url is not None
-    now = sandbox.clock.now()
-    assert sandbox.lockout.failures("identity", KEY, now) == 3  # refused tries do not count
+    now = await sandbox.clock.now()
+    assert await sandbox.lockout.failures("identity", KEY, now) == 3  # refused tries do not count
 
 
 async def test_failures_are_counted_per_account_across_linkages(
@@ -167,7 +167,7 @@ async def test_pin_failures_lock_linkage_even_for_the_right_pin(
     assert page.screen != "consent"
     # A new linkage stops at screen ②, saying why.
     assert (await _identity(client)).error_code == "pin_locked"
-    assert sandbox.lockout.failures("pin", KEY, sandbox.clock.now()) == 3
+    assert await sandbox.lockout.failures("pin", KEY, (await sandbox.clock.now())) == 3
 
     await set_clock(client, "2026-11-26T00:01:00+09:00")
     driver = CustomerDriver(client, BANK)
@@ -219,7 +219,7 @@ async def test_concurrent_wrong_pins_never_pass_the_limit(aiohttp_client: MakeCl
     assert codes.count("pin_locked") == 97
     limit = sandbox.lockout.limit("pin")
     assert limit == 3
-    assert sandbox.lockout.failures("pin", KEY, sandbox.clock.now()) == limit
+    assert await sandbox.lockout.failures("pin", KEY, (await sandbox.clock.now())) == limit
 
     page = page_of(await held_back.enter_pin(TARO.pin))
     assert page.error_code == "pin_locked"

@@ -28,7 +28,7 @@ from sandbox.driver import CustomerDriver, Outcome, Page
 from sandbox.logs import JsonFormatter
 from sandbox.pytest_plugin import RunningSandbox
 from sandbox.scenario.model import Scenario
-from tests.web.conftest import TARO, make_sandbox
+from tests.web.conftest import TARO, make_scenario
 
 PIN = "7531"
 WRONG_PIN = "2468"
@@ -49,7 +49,7 @@ WRONG_SECRET = "not-the-secret-999"
 @pytest.fixture
 def sandbox_scenario() -> Scenario:
     """The web tests' scenario, with a PIN that no date, port or phone number contains."""
-    return make_sandbox(**{'pin: "1234"': f'pin: "{PIN}"'}).scenario
+    return make_scenario(**{'pin: "1234"': f'pin: "{PIN}"'})
 
 
 @pytest.fixture

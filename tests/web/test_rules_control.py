@@ -11,9 +11,9 @@ from aiohttp.test_utils import TestClient
 
 from sandbox.driver import CustomerDriver, Outcome, Page
 from sandbox.errors import CATALOG
-from sandbox.state import Sandbox
-from tests.web.conftest import APP, BANK, HANAKO, TARO, MakeClient, link_and_redeem, make_sandbox
-from tests.web.test_errors_on_demand import scenario_client
+from sandbox.scenario.model import Scenario
+from tests.web.bundled import scenario_client
+from tests.web.conftest import APP, BANK, HANAKO, TARO, MakeClient, link_and_redeem, make_scenario
 
 Client = TestClient[Any, Any]
 AUTHORIZE = (
@@ -109,10 +109,10 @@ async def test_rule_body_must_be_a_json_object(client: Client) -> None:
 async def test_reset_drops_runtime_rules_keeps_scenario_rules_and_zeroes_counters(
     aiohttp_client: MakeClient,
 ) -> None:
-    sandbox = make_sandbox(
+    scenario = make_scenario(
         "rules:\n  - {on: pin, error: system_error, times: once, description: from the file}\n"
     )
-    client = await _client(aiohttp_client, sandbox)
+    client = await _client(aiohttp_client, scenario)
     await arm(client, on="account", error="service_unavailable")
     driver = CustomerDriver(client, BANK)
     await driver.authorize(**APP)
@@ -139,8 +139,8 @@ async def test_reset_drops_runtime_rules_keeps_scenario_rules_and_zeroes_counter
 
 
 async def test_delete_rules_clears_only_runtime_rules(aiohttp_client: MakeClient) -> None:
-    sandbox = make_sandbox("rules:\n  - {on: token, error: congestion}\n")
-    client = await _client(aiohttp_client, sandbox)
+    scenario = make_scenario("rules:\n  - {on: token, error: congestion}\n")
+    client = await _client(aiohttp_client, scenario)
     await arm(client, on="authorize", error="congestion")
     assert len(await rules(client)) == 2
     assert (await client.delete("/_sandbox/rules")).status == 200
@@ -152,7 +152,7 @@ async def test_delete_rules_clears_only_runtime_rules(aiohttp_client: MakeClient
 
 
 async def test_rule_on_client_redirects_only_that_client(aiohttp_client: MakeClient) -> None:
-    client = await _client(aiohttp_client, make_sandbox())
+    client = await _client(aiohttp_client, make_scenario())
     await arm(client, on="authorize", when={"client": "pkce-app"}, error="service_unavailable")
     outcome = await CustomerDriver(client, BANK).authorize(
         client_id="pkce-app",
@@ -201,7 +201,7 @@ async def test_time_window_follows_the_virtual_clock(client: Client) -> None:
 
 async def test_probability_with_seed_gives_the_same_run_twice(aiohttp_client: MakeClient) -> None:
     async def run() -> list[bool]:
-        client = await _client(aiohttp_client, make_sandbox())
+        client = await _client(aiohttp_client, make_scenario())
         await arm(client, on="authorize", when={"probability": 0.5}, seed=42, error="congestion")
         out = []
         for _ in range(12):
@@ -279,7 +279,7 @@ async def test_congestion_rule_on_the_data_api(client: Client) -> None:
 
 
 async def test_coverage_counts_per_client_and_reset_clears_it(aiohttp_client: MakeClient) -> None:
-    client = await _client(aiohttp_client, make_sandbox())
+    client = await _client(aiohttp_client, make_scenario())
     await arm(client, on="authorize", error="congestion")
     await client.get(AUTHORIZE, allow_redirects=False)
     await client.get(AUTHORIZE, allow_redirects=False)
@@ -305,8 +305,8 @@ async def test_coverage_counts_per_client_and_reset_clears_it(aiohttp_client: Ma
 # Helpers -----------------------------------------------------------------------------
 
 
-async def _client(aiohttp_client: MakeClient, sandbox: Sandbox) -> Client:
-    return await scenario_client(aiohttp_client, sandbox)
+async def _client(aiohttp_client: MakeClient, scenario: Scenario) -> Client:
+    return await scenario_client(aiohttp_client, scenario)
 
 
 async def _token(client: Client) -> dict[str, str]:

@@ -7,10 +7,11 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from sandbox import errors
+from sandbox import errors, ui_text
 from sandbox.driver import CustomerDriver, Outcome, Page
-from sandbox.state import Sandbox
-from tests.web.conftest import APP, TARO
+from sandbox.store.memory import MemoryStore
+from sandbox.tenant.registry import Registry
+from tests.web.conftest import APP, TARO, make_scenario
 from tests.web.test_linkage_flow import _to_confirm, _to_identity, _to_pin
 
 Client = TestClient[Any, Any]
@@ -64,7 +65,7 @@ async def test_absurd_or_full_width_birth_year_is_a_field_error(driver: Customer
         )
         assert isinstance(page, Page)
         assert page.status == 400, year
-        assert page.field_errors["birth_day"] == errors.DATE_INVALID
+        assert page.field_errors["birth_day"] == ui_text.DATE_INVALID
 
 
 async def test_call_button_clears_the_waiting_notice(driver: CustomerDriver) -> None:
@@ -102,19 +103,18 @@ async def test_wrong_method_says_which_are_allowed(client: Client) -> None:
     assert "text/html" in response.headers["Content-Type"]
 
 
-async def test_linkages_do_not_pile_up_under_a_frozen_clock(sandbox: Sandbox) -> None:
-    from sandbox.domain.linkage import LinkageService
-
-    service = LinkageService(sandbox, limit=50)
-    request = sandbox.oauth.validate_authorize(
+async def test_linkages_do_not_pile_up_under_a_frozen_clock() -> None:
+    store = MemoryStore(linkage_cap=50)
+    tenant, _ = await Registry(store).load(make_scenario(), "<test>")
+    request = tenant.oauth.validate_authorize(
         {
             "response_type": "code",
             "client_id": "app-1",
             "redirect_uri": "https://app.example/callback",
         }
     )
-    now = sandbox.clock.now()
-    ids = [service.start(request, now).linkage_id for _ in range(120)]
-    assert len(service) == 50
+    now = await tenant.clock.now()
+    ids = [(await tenant.linkage.start(request, now, None)).linkage_id for _ in range(120)]
+    assert len(await tenant.linkage.linkages()) == 50
     # The newest are the ones kept.
-    assert service.get(ids[-1], now).linkage_id == ids[-1]
+    assert (await tenant.linkage.get(ids[-1], now)).linkage_id == ids[-1]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from sandbox.driver import CustomerDriver, Outcome
-from tests.web.test_errors_on_demand import (
+from tests.web.bundled import (
     BANK,
     CALLBACK,
     OFF_HOURS,

@@ -14,13 +14,12 @@ from aiohttp.test_utils import TestClient
 from multidict import CIMultiDict
 
 from sandbox.clock import JST
-from sandbox.domain import pkce
-from sandbox.domain.oauth import BearerError
+from sandbox.domain.oauth import pkce
+from sandbox.domain.oauth.errors import BearerError
 from sandbox.errors import CATALOG
 from sandbox.scenario.model import ClientModel, ClockModel, RuleModel, Scenario
-from sandbox.state import Registry, Sandbox
-from sandbox.web import oauth_routes
-from sandbox.web.keys import REGISTRY
+from sandbox.tenant.tenant import Tenant
+from tests.web.conftest import make_app, tenant_of
 
 BANK = "2011"
 BASE = f"/parasol/v1/banks/{BANK}/oauth"
@@ -33,8 +32,8 @@ MakeClient = Callable[[web.Application], Awaitable[Client]]
 
 
 @pytest.fixture
-def sandbox() -> Sandbox:
-    scenario = Scenario(
+def scenario() -> Scenario:
+    return Scenario(
         clock=ClockModel(start=datetime(2025, 4, 1, 10, 0, tzinfo=JST), frozen=True),
         clients=[
             ClientModel(client_id="app", client_secret=SECRET, redirect_uris=[REDIRECT]),
@@ -47,23 +46,23 @@ def sandbox() -> Sandbox:
             ),
         ],
     )
-    return Sandbox(scenario)
 
 
 @pytest.fixture
-async def client(aiohttp_client: MakeClient, sandbox: Sandbox) -> Client:
-    registry = Registry()
-    registry.put(sandbox)
-    app = web.Application()
-    app[REGISTRY] = registry
-    oauth_routes.add_routes(app)
-    return await aiohttp_client(app)
+async def client(aiohttp_client: MakeClient, scenario: Scenario) -> Client:
+    return await aiohttp_client(make_app(scenario))
 
 
-def issue_code(sandbox: Sandbox, **extra: str) -> str:
+@pytest.fixture
+async def sandbox(client: Client) -> Tenant:
+    return await tenant_of(client, BANK)
+
+
+async def issue_code(sandbox: Tenant, **extra: str) -> str:
     params = {"response_type": "code", "client_id": "app", "redirect_uri": REDIRECT, **extra}
     request = sandbox.oauth.validate_authorize(params)
-    return sandbox.oauth.issue_code(request, "C001", ("001-1-1234567",), sandbox.clock.now())
+    now = await sandbox.clock.now()
+    return await sandbox.oauth.issue_code(request, "C001", ("001-1-1234567",), now)
 
 
 def basic(client_id: str = "app", secret: str = SECRET) -> dict[str, str]:
@@ -83,8 +82,10 @@ async def post(
     return response.status, body, response.headers
 
 
-async def test_code_exchange_with_basic_auth(client: Client, sandbox: Sandbox) -> None:
-    status, body, headers = await post(client, "token", code_form(issue_code(sandbox)), basic())
+async def test_code_exchange_with_basic_auth(client: Client, sandbox: Tenant) -> None:
+    status, body, headers = await post(
+        client, "token", code_form(await issue_code(sandbox)), basic()
+    )
     assert status == 200, body
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
@@ -92,12 +93,12 @@ async def test_code_exchange_with_basic_auth(client: Client, sandbox: Sandbox) -
     assert {"access_token", "refresh_token", "refresh_token_expires_in"} <= body.keys()
     assert headers["Cache-Control"] == "no-store"
     assert headers["Pragma"] == "no-cache"
-    grant = sandbox.oauth.authenticate_bearer(body["access_token"], sandbox.clock.now())
+    grant = await sandbox.oauth.authenticate_bearer(body["access_token"], await sandbox.clock.now())
     assert grant.customer_id == "C001"
 
 
-async def test_code_exchange_with_post_auth(client: Client, sandbox: Sandbox) -> None:
-    form = code_form(issue_code(sandbox), client_id="app", client_secret=SECRET)
+async def test_code_exchange_with_post_auth(client: Client, sandbox: Tenant) -> None:
+    form = code_form(await issue_code(sandbox), client_id="app", client_secret=SECRET)
     status, body, _ = await post(client, "token", form)
     assert status == 200, body
 
@@ -107,10 +108,10 @@ async def test_code_exchange_with_post_auth(client: Client, sandbox: Sandbox) ->
     [basic(secret="wrong-secret"), basic(client_id="nobody"), {"Authorization": "Bearer x"}],
 )
 async def test_bad_basic_credentials_get_401(
-    client: Client, sandbox: Sandbox, headers: dict[str, str]
+    client: Client, sandbox: Tenant, headers: dict[str, str]
 ) -> None:
     status, body, response_headers = await post(
-        client, "token", code_form(issue_code(sandbox)), headers
+        client, "token", code_form(await issue_code(sandbox)), headers
     )
     assert status == 401
     assert body["error"] == "invalid_client"
@@ -118,48 +119,48 @@ async def test_bad_basic_credentials_get_401(
     assert response_headers["Cache-Control"] == "no-store"
 
 
-async def test_wrong_post_secret_gets_401(client: Client, sandbox: Sandbox) -> None:
-    form = code_form(issue_code(sandbox), client_id="app", client_secret="wrong-secret")
+async def test_wrong_post_secret_gets_401(client: Client, sandbox: Tenant) -> None:
+    form = code_form(await issue_code(sandbox), client_id="app", client_secret="wrong-secret")
     status, body, _ = await post(client, "token", form)
     assert (status, body["error"]) == (401, "invalid_client")
-    status, body, _ = await post(client, "token", code_form(issue_code(sandbox)))
+    status, body, _ = await post(client, "token", code_form(await issue_code(sandbox)))
     assert (status, body["error"]) == (401, "invalid_client")
 
 
-async def test_code_reuse_revokes_tokens(client: Client, sandbox: Sandbox) -> None:
-    form = code_form(issue_code(sandbox))
+async def test_code_reuse_revokes_tokens(client: Client, sandbox: Tenant) -> None:
+    form = code_form(await issue_code(sandbox))
     _, first, _ = await post(client, "token", form, basic())
     status, body, _ = await post(client, "token", form, basic())
     assert (status, body["error"]) == (400, "invalid_grant")
     with pytest.raises(BearerError):
-        sandbox.oauth.authenticate_bearer(first["access_token"], sandbox.clock.now())
+        await sandbox.oauth.authenticate_bearer(first["access_token"], await sandbox.clock.now())
 
 
-async def test_expired_code(client: Client, sandbox: Sandbox) -> None:
-    code = issue_code(sandbox)
-    sandbox.clock.advance(61)
+async def test_expired_code(client: Client, sandbox: Tenant) -> None:
+    code = await issue_code(sandbox)
+    await sandbox.clock.advance(61)
     status, body, _ = await post(client, "token", code_form(code), basic())
     assert (status, body["error"]) == (400, "invalid_grant")
 
 
-async def test_redirect_mismatch(client: Client, sandbox: Sandbox) -> None:
-    form = code_form(issue_code(sandbox), redirect_uri="https://evil.example/cb")
+async def test_redirect_mismatch(client: Client, sandbox: Tenant) -> None:
+    form = code_form(await issue_code(sandbox), redirect_uri="https://evil.example/cb")
     status, body, _ = await post(client, "token", form, basic())
     assert (status, body["error"]) == (400, "invalid_grant")
 
 
-async def test_pkce_over_http(client: Client, sandbox: Sandbox) -> None:
+async def test_pkce_over_http(client: Client, sandbox: Tenant) -> None:
     challenge = {"code_challenge": pkce.s256(VERIFIER), "code_challenge_method": "S256"}
-    form = code_form(issue_code(sandbox, **challenge), code_verifier=VERIFIER)
+    form = code_form(await issue_code(sandbox, **challenge), code_verifier=VERIFIER)
     status, body, _ = await post(client, "token", form, basic())
     assert status == 200, body
-    form = code_form(issue_code(sandbox, **challenge), code_verifier="y" * 43)
+    form = code_form(await issue_code(sandbox, **challenge), code_verifier="y" * 43)
     status, body, _ = await post(client, "token", form, basic())
     assert (status, body["error"]) == (400, "invalid_grant")
 
 
-async def test_refresh_rotation_and_reuse(client: Client, sandbox: Sandbox) -> None:
-    _, first, _ = await post(client, "token", code_form(issue_code(sandbox)), basic())
+async def test_refresh_rotation_and_reuse(client: Client, sandbox: Tenant) -> None:
+    _, first, _ = await post(client, "token", code_form(await issue_code(sandbox)), basic())
     refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
     status, second, headers = await post(client, "token", refresh, basic())
     assert status == 200, second
@@ -205,9 +206,9 @@ async def test_two_authorization_headers_are_refused(client: Client) -> None:
     assert (await response.json())["error"] == "invalid_request"
 
 
-async def test_json_body_is_refused(client: Client, sandbox: Sandbox) -> None:
+async def test_json_body_is_refused(client: Client, sandbox: Tenant) -> None:
     response = await client.post(
-        f"{BASE}/token", json=code_form(issue_code(sandbox)), headers=basic()
+        f"{BASE}/token", json=code_form(await issue_code(sandbox)), headers=basic()
     )
     assert response.status == 400
     assert (await response.json())["error"] == "invalid_request"
@@ -221,8 +222,8 @@ async def test_unknown_bank(client: Client) -> None:
     assert response.status == 404
 
 
-async def test_revoke_and_introspect(client: Client, sandbox: Sandbox) -> None:
-    _, tokens, _ = await post(client, "token", code_form(issue_code(sandbox)), basic())
+async def test_revoke_and_introspect(client: Client, sandbox: Tenant) -> None:
+    _, tokens, _ = await post(client, "token", code_form(await issue_code(sandbox)), basic())
     status, info, _ = await post(client, "introspect", {"token": tokens["access_token"]}, basic())
     assert status == 200
     assert info["active"] is True
@@ -265,23 +266,23 @@ async def test_metadata(client: Client) -> None:
     assert doc["scopes_supported"] == ["accounts"]
 
 
-async def test_token_endpoint_is_closed_off_hours(client: Client, sandbox: Sandbox) -> None:
-    code = issue_code(sandbox)
-    sandbox.clock.set(datetime(2025, 4, 2, 4, 1, tzinfo=JST))  # the daily 04:00 window
+async def test_token_endpoint_is_closed_off_hours(client: Client, sandbox: Tenant) -> None:
+    code = await issue_code(sandbox)
+    await sandbox.clock.set(datetime(2025, 4, 2, 4, 1, tzinfo=JST))  # the daily 04:00 window
     status, body, headers = await post(client, "token", code_form(code), basic())
     assert (status, body["error"]) == (503, "temporarily_unavailable")
     assert body["error_code"] == "off_hours"
     assert int(headers["Retry-After"]) > 0
 
 
-async def test_scenario_rule_on_token_step(client: Client, sandbox: Sandbox) -> None:
-    sandbox.rules.add(RuleModel(on="token", error="system_error", times="once"))
-    status, body, _ = await post(client, "token", code_form(issue_code(sandbox)), basic())
+async def test_scenario_rule_on_token_step(client: Client, sandbox: Tenant) -> None:
+    await sandbox.rules.add(RuleModel(on="token", error="system_error", times="once"))
+    status, body, _ = await post(client, "token", code_form(await issue_code(sandbox)), basic())
     assert (status, body["error"]) == (500, "server_error")
     assert body["error_description"] == "system_error"  # ASCII, per RFC 6749 5.2
     assert body["error_code"] == "system_error"
     assert body["error_message"] == CATALOG["system_error"].message
-    status, body, _ = await post(client, "token", code_form(issue_code(sandbox)), basic())
+    status, body, _ = await post(client, "token", code_form(await issue_code(sandbox)), basic())
     assert status == 200, body
 
 
@@ -289,8 +290,6 @@ async def test_full_linkage_through_the_real_app(aiohttp_client: MakeClient) -> 
     """Screens -> code -> token (PKCE, Basic) -> data API -> refresh -> revoke."""
     from sandbox.driver import CustomerData, CustomerDriver, Outcome
     from sandbox.scenario.model import AccountModel, CustomerModel
-    from sandbox.settings import Settings
-    from sandbox.web.app import create_app
 
     scenario = Scenario(
         clock=ClockModel(start=datetime(2026, 11, 25, 10, 0, tzinfo=JST), frozen=True),
@@ -306,9 +305,7 @@ async def test_full_linkage_through_the_real_app(aiohttp_client: MakeClient) -> 
             )
         ],
     )
-    registry = Registry()
-    registry.put(Sandbox(scenario))
-    http = await aiohttp_client(create_app(Settings(secret_key=b"k" * 32), registry=registry))
+    http = await aiohttp_client(make_app(scenario))
     taro = CustomerData("001", "1234567", "1234", "ﾃﾞｰﾀ ﾀﾛｳ", "1980-01-01", "09012345678", "t@x.jp")
     outcome = await CustomerDriver(http, BANK).link(
         taro,
@@ -337,9 +334,9 @@ async def test_full_linkage_through_the_real_app(aiohttp_client: MakeClient) -> 
 
 
 async def test_client_without_refresh_grant_gets_unauthorized_client(
-    client: Client, sandbox: Sandbox
+    client: Client, sandbox: Tenant
 ) -> None:
-    code = issue_code(sandbox, client_id="no-refresh")
+    code = await issue_code(sandbox, client_id="no-refresh")
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
     status, body, _ = await post(client, "token", form, basic("no-refresh", "no-refresh-secret"))
     assert status == 200, body

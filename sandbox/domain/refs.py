@@ -1,0 +1,38 @@
+"""How accounts are named: the ref ``branch-type-number`` and the opaque account_id."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+from sandbox.domain.bank import AccountType
+
+_REF_RE = re.compile(r"(\d{3})-(ordinary|savings|current)-(\d{7})", re.ASCII)
+_ID_RE = re.compile(r"[0-9a-f]{20}", re.ASCII)
+
+
+def account_id(bank_code: str, ref: str) -> str:
+    """The opaque, stable account_id of ``ref`` at ``bank_code`` (20 hex digits)."""
+    return hashlib.sha256(f"{bank_code}:{ref}".encode()).hexdigest()[:20]
+
+
+def parse_ref(ref: str) -> tuple[str, AccountType, str] | None:
+    """``001-ordinary-1234567`` -> (branch, type, number); None when malformed."""
+    match = _REF_RE.fullmatch(ref)
+    if match is None:
+        return None
+    return match[1], AccountType(match[2]), match[3]
+
+
+def looks_like_id(text: str) -> bool:
+    """Whether ``text`` has the shape of an account_id."""
+    return _ID_RE.fullmatch(text) is not None
+
+
+def resolve_ref(bank_code: str, refs: Iterable[str], wanted: str) -> str | None:
+    """The ref among ``refs`` whose account_id (or the ref itself) is ``wanted``."""
+    for ref in refs:
+        if wanted == ref or account_id(bank_code, ref) == wanted:
+            return ref
+    return None

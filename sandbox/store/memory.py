@@ -1,0 +1,331 @@
+"""The in-memory store: plain dicts per bank, for local use and CI (the default).
+
+Each operation runs without an ``await`` inside, so on the event loop it is atomic. Growth is
+bounded: linkages are capped per bank, the journal and outbox keep their newest entries, and
+codes, grants and phone challenges are swept (amortised) once they can be forgotten.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from sandbox.clock import ClockState
+from sandbox.domain.linkage import Linkage
+from sandbox.domain.lockout import LockRecord
+from sandbox.domain.oauth.tokens import CodeRecord, GrantRecord
+from sandbox.domain.phone import PhoneChallenge
+from sandbox.domain.records import JournalEntry, Mail, RuleCount, Transfer
+from sandbox.scenario.model import RuleModel, Scenario
+from sandbox.store.base import BankRecord, StoreError
+
+R = TypeVar("R")
+V = TypeVar("V")
+LINKAGE_CAP = 10_000  # linkages held per bank; past it the oldest is dropped
+JOURNAL_CAP = 5_000  # newest journal entries kept per bank
+OUTBOX_CAP = 10_000  # newest mails kept per bank
+SWEEP_MIN = 1024  # records a table may hold before its first sweep
+
+
+class _Swept(Generic[V]):
+    """A dict whose entries are forgotten once ``forget_at(value)`` has passed (amortised)."""
+
+    def __init__(self, forget_at: Callable[[V], datetime]) -> None:
+        self.items: dict[str, V] = {}
+        self._forget_at = forget_at
+        self.sweep_at = SWEEP_MIN
+
+    def put(self, key: str, value: V, now: datetime) -> None:
+        if len(self.items) >= self.sweep_at:
+            for stale in [k for k, v in self.items.items() if self._forget_at(v) < now]:
+                del self.items[stale]
+            self.sweep_at = max(SWEEP_MIN, 2 * len(self.items))
+        self.items[key] = value
+
+
+@dataclass
+class _BankState:
+    """Everything one bank holds, rebuilt empty by reset."""
+
+    clock: ClockState | None = None
+    linkages: dict[str, Linkage] = field(default_factory=dict)  # by key, oldest first
+    linkage_ids: dict[str, str] = field(default_factory=dict)  # public id -> key
+    locks: dict[str, LockRecord] = field(default_factory=dict)
+    challenges: _Swept[PhoneChallenge] = field(
+        default_factory=lambda: _Swept[PhoneChallenge](lambda c: c.forget_at)
+    )
+    codes: _Swept[CodeRecord] = field(
+        default_factory=lambda: _Swept[CodeRecord](lambda c: c.forget_at)
+    )
+    grants: _Swept[GrantRecord] = field(
+        default_factory=lambda: _Swept[GrantRecord](lambda g: g.forget_at)
+    )
+    token_grants: dict[str, str] = field(default_factory=dict)  # token hash -> grant id
+    runtime_rules: list[RuleModel] = field(default_factory=list)
+    rule_counts: dict[int, RuleCount] = field(default_factory=dict)
+    journal: deque[JournalEntry] = field(default_factory=lambda: deque(maxlen=JOURNAL_CAP))
+    journal_seq: int = 0
+    mails: deque[Mail] = field(default_factory=lambda: deque(maxlen=OUTBOX_CAP))
+    mail_seq: int = 0
+    served: Counter[tuple[str, str]] = field(default_factory=Counter)
+    transfers: list[Transfer] = field(default_factory=list)
+
+
+class MemoryTenantStore:
+    """One bank's state in a :class:`MemoryStore` (looked up afresh, so reset is seen)."""
+
+    def __init__(self, store: MemoryStore, code: str) -> None:
+        self._store = store
+        self.code = code
+
+    @property
+    def _s(self) -> _BankState:
+        try:
+            return self._store.states[self.code]
+        except KeyError:
+            raise StoreError(f"bank {self.code} is not loaded") from None
+
+    # clock
+    async def get_clock(self) -> ClockState | None:
+        return self._s.clock
+
+    async def update_clock(self, change: Callable[[ClockState | None], ClockState]) -> ClockState:
+        state = self._s
+        state.clock = change(state.clock)
+        return state.clock
+
+    # linkages
+    async def add_linkage(self, linkage: Linkage, now: datetime) -> None:
+        state = self._s
+        while state.linkages:
+            oldest = next(iter(state.linkages.values()))
+            if now < oldest.expires_at and len(state.linkages) < self._store.linkage_cap:
+                break
+            self._forget_linkage(state, oldest)
+        state.linkages[linkage.key] = linkage
+        state.linkage_ids[linkage.linkage_id] = linkage.key
+
+    @staticmethod
+    def _forget_linkage(state: _BankState, linkage: Linkage) -> None:
+        state.linkages.pop(linkage.key, None)
+        state.linkage_ids.pop(linkage.linkage_id, None)
+
+    async def find_linkage(self, linkage_id: str) -> Linkage | None:
+        state = self._s
+        key = state.linkage_ids.get(linkage_id)
+        return state.linkages.get(key) if key is not None else None
+
+    async def save_linkage(self, linkage: Linkage) -> Linkage | None:
+        state = self._s
+        stored = state.linkages.get(linkage.key)
+        if stored is None or stored.version != linkage.version:
+            return None
+        saved = replace(linkage, version=linkage.version + 1)
+        state.linkages[linkage.key] = saved
+        if stored.linkage_id != saved.linkage_id:
+            state.linkage_ids.pop(stored.linkage_id, None)
+            state.linkage_ids[saved.linkage_id] = saved.key
+        return saved
+
+    async def drop_linkage(self, key: str) -> None:
+        state = self._s
+        stored = state.linkages.get(key)
+        if stored is not None:
+            self._forget_linkage(state, stored)
+
+    async def linkages(self) -> list[Linkage]:
+        return list(self._s.linkages.values())
+
+    # lockout
+    async def get_lock(self, key: str) -> LockRecord | None:
+        return self._s.locks.get(key)
+
+    async def update_lock(
+        self, key: str, change: Callable[[LockRecord | None], tuple[LockRecord | None, R]]
+    ) -> R:
+        locks = self._s.locks
+        record, result = change(locks.get(key))
+        if record is None:
+            locks.pop(key, None)
+        else:
+            locks[key] = record
+        return result
+
+    # phone
+    async def put_challenge(self, challenge: PhoneChallenge) -> None:
+        self._s.challenges.items.pop(challenge.challenge_id, None)
+        self._s.challenges.put(challenge.challenge_id, challenge, challenge.started_at)
+
+    async def get_challenge(self, challenge_id: str) -> PhoneChallenge | None:
+        return self._s.challenges.items.get(challenge_id)
+
+    async def pending_challenges(self, phone: str) -> list[PhoneChallenge]:
+        return [
+            c
+            for c in self._s.challenges.items.values()
+            if c.registered_phone == phone and c.pending
+        ]
+
+    async def update_challenge(
+        self, challenge_id: str, change: Callable[[PhoneChallenge], PhoneChallenge]
+    ) -> PhoneChallenge | None:
+        items = self._s.challenges.items
+        current = items.get(challenge_id)
+        if current is None:
+            return None
+        items[challenge_id] = updated = change(current)
+        return updated
+
+    async def drop_challenge(self, challenge_id: str) -> bool:
+        return self._s.challenges.items.pop(challenge_id, None) is not None
+
+    # codes, grants, tokens
+    async def put_code(self, hashed: str, record: CodeRecord, now: datetime) -> None:
+        self._s.codes.put(hashed, record, now)
+
+    async def update_code(
+        self, hashed: str, change: Callable[[CodeRecord | None], tuple[CodeRecord | None, R]]
+    ) -> R:
+        codes = self._s.codes.items
+        record, result = change(codes.get(hashed))
+        if record is None:
+            codes.pop(hashed, None)
+        else:
+            codes[hashed] = record
+        return result
+
+    @staticmethod
+    def _index(state: _BankState, record: GrantRecord) -> None:
+        gid = record.grant.grant_id
+        for hashed in record.tokens:
+            state.token_grants.setdefault(hashed, gid)
+
+    async def get_grant(self, grant_id: str) -> GrantRecord | None:
+        return self._s.grants.items.get(grant_id)
+
+    async def grant_of_token(self, hashed: str) -> GrantRecord | None:
+        state = self._s
+        gid = state.token_grants.get(hashed)
+        return state.grants.items.get(gid) if gid is not None else None
+
+    async def update_grant(
+        self,
+        grant_id: str,
+        change: Callable[[GrantRecord | None], tuple[GrantRecord | None, R]],
+    ) -> R:
+        state = self._s
+        old = state.grants.items.get(grant_id)
+        record, result = change(old)
+        if record is None:
+            state.grants.items.pop(grant_id, None)
+        elif old is None:
+            swept = len(state.grants.items) >= state.grants.sweep_at
+            state.grants.put(grant_id, record, record.grant.auth_time)
+            if swept:  # forget the tokens of the grants the sweep forgot
+                live = state.grants.items
+                state.token_grants = {h: g for h, g in state.token_grants.items() if g in live}
+        else:
+            state.grants.items[grant_id] = record
+        for gone in set(old.tokens) - set(record.tokens if record else ()) if old else ():
+            state.token_grants.pop(gone, None)
+        if record is not None:
+            self._index(state, record)
+        return result
+
+    async def grants(self) -> list[GrantRecord]:
+        return list(self._s.grants.items.values())
+
+    # rules
+    async def runtime_rules(self) -> list[RuleModel]:
+        return list(self._s.runtime_rules)
+
+    async def add_rule(self, rule: RuleModel) -> int:
+        rules = self._s.runtime_rules
+        rules.append(rule)
+        return len(rules)
+
+    async def clear_runtime_rules(self, first_index: int) -> None:
+        state = self._s
+        state.runtime_rules.clear()
+        state.rule_counts = {i: c for i, c in state.rule_counts.items() if i < first_index}
+
+    async def rule_counts(self) -> dict[int, RuleCount]:
+        return dict(self._s.rule_counts)
+
+    async def update_rule_count(
+        self, index: int, change: Callable[[RuleCount], tuple[RuleCount, R]]
+    ) -> R:
+        counts = self._s.rule_counts
+        counts[index], result = change(counts.get(index, RuleCount()))
+        return result
+
+    # records
+    async def record_request(self, entry: JournalEntry) -> JournalEntry:
+        state = self._s
+        state.journal_seq += 1
+        stored = replace(entry, seq=state.journal_seq)
+        state.journal.append(stored)
+        return stored
+
+    async def journal(self, since: int = 0) -> list[JournalEntry]:
+        return [e for e in self._s.journal if e.seq > since]
+
+    async def send_mail(self, mail: Mail) -> Mail:
+        state = self._s
+        state.mail_seq += 1
+        stored = replace(mail, mail_id=state.mail_seq)
+        state.mails.append(stored)
+        return stored
+
+    async def mails(self, to: str | None = None) -> list[Mail]:
+        return [m for m in self._s.mails if to is None or m.to == to]
+
+    async def count_served(self, code: str, client_id: str | None) -> None:
+        self._s.served[(code, client_id or "")] += 1
+
+    async def served(self) -> dict[tuple[str, str], int]:
+        return dict(self._s.served)
+
+    async def add_transfer(self, transfer: Transfer) -> None:
+        self._s.transfers.append(transfer)
+
+    async def transfers(self) -> list[Transfer]:
+        return list(self._s.transfers)
+
+
+class MemoryStore:
+    """Banks and their state in this process; gone when it exits."""
+
+    def __init__(self, *, linkage_cap: int = LINKAGE_CAP) -> None:
+        self.records: dict[str, BankRecord] = {}
+        self.states: dict[str, _BankState] = {}
+        self.linkage_cap = linkage_cap
+
+    async def banks(self) -> list[BankRecord]:
+        return list(self.records.values())
+
+    async def bank(self, code: str) -> BankRecord | None:
+        return self.records.get(code)
+
+    async def put_bank(self, code: str, scenario: Scenario, source: str) -> BankRecord | None:
+        old = self.records.get(code)
+        generation = old.generation + 1 if old is not None else 0
+        self.records[code] = BankRecord(code, scenario, source, generation)
+        self.states[code] = _BankState()
+        return old
+
+    async def reset_bank(self, code: str) -> BankRecord:
+        old = self.records[code]
+        self.records[code] = record = replace(old, generation=old.generation + 1)
+        self.states[code] = _BankState()
+        return record
+
+    def tenant(self, code: str) -> MemoryTenantStore:
+        return MemoryTenantStore(self, code)
+
+    async def close(self) -> None:
+        self.records.clear()
+        self.states.clear()

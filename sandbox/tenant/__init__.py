@@ -1,0 +1,1 @@
+"""Tenant state: one bank of one workspace, built from its scenario over a store."""

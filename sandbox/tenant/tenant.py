@@ -1,0 +1,155 @@
+"""The Tenant: one bank, built from its scenario over its store; reset rebuilds it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sandbox.clock import ClockState, wall_seconds
+from sandbox.domain import transfer as moving
+from sandbox.domain.bank import Account, Customer
+from sandbox.domain.calendar import ServiceCalendar
+from sandbox.domain.directory import Directory, account_ref
+from sandbox.domain.ledger import Ledger
+from sandbox.domain.records import Transfer, coverage_report
+from sandbox.domain.refs import parse_ref
+from sandbox.scenario.build import (
+    bank_profile,
+    build_directory,
+    clients_of,
+    lock_limits,
+    oauth_policy,
+)
+from sandbox.scenario.model import Fault, Scenario
+from sandbox.scenario.rules import RuleContext
+from sandbox.steps import Step
+from sandbox.store.base import BankRecord, TenantStore
+from sandbox.tenant.authorization import AuthorizationServer
+from sandbox.tenant.clock import TenantClock
+from sandbox.tenant.linkages import LinkageService
+from sandbox.tenant.lockout import LockoutBook
+from sandbox.tenant.phone import PhoneVerifier
+from sandbox.tenant.rules import RuleEngine
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the gate decided for one step: go on, or serve an error / fault."""
+
+    error: str | None = None
+    fault: Fault | None = None
+    rule: int | None = None
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """The outcome of a 移管."""
+
+    customer: Customer
+    old: Account
+    new: Account
+    revoked_grants: int
+
+
+def initial_clock(scenario: Scenario) -> ClockState:
+    return ClockState.starting(scenario.clock.start, scenario.clock.frozen, wall_seconds())
+
+
+class Tenant:
+    """One bank's rules and services over its state in the store."""
+
+    def __init__(self, record: BankRecord, store: TenantStore, directory: Directory) -> None:
+        scenario = record.scenario
+        self.record = record
+        self.scenario = scenario
+        self.source = record.source
+        self.store = store
+        self.profile = bank_profile(scenario)
+        self.clock = TenantClock(store, initial_clock(scenario))
+        self.directory = directory
+        self.calendar = ServiceCalendar(scenario.service_hours, scenario.maintenance)
+        self.ledger = Ledger(
+            scenario.generate.seed if scenario.generate else 0,
+            scenario.bank.policy.statement_months,
+        )
+        self.oauth = AuthorizationServer(clients_of(scenario), oauth_policy(scenario), store)
+        self.lockout = LockoutBook(store, lock_limits(scenario))
+        self.phone = PhoneVerifier(store, scenario.bank.policy.phone_window_seconds)
+        self.rules = RuleEngine(scenario.rules, store)
+        self.linkage = LinkageService(
+            store,
+            self.profile,
+            directory,
+            lockout=self.lockout,
+            phone=self.phone,
+            oauth=self.oauth,
+            records=store,
+        )
+
+    @classmethod
+    async def open(cls, record: BankRecord, store: TenantStore) -> Tenant:
+        """The tenant of ``record``: a fresh clock on first use, 移管 so far applied."""
+        if await store.get_clock() is None:
+            start = initial_clock(record.scenario)
+            await store.update_clock(lambda state: state or start)
+        directory = build_directory(record.scenario)
+        for done in await store.transfers():
+            key = parse_ref(done.ref)
+            found = directory.find_account(*key) if key is not None else None
+            if found is not None:
+                directory.transfer(found[0], found[1], done.new_branch, done.new_number)
+        return cls(record, store, directory)
+
+    @property
+    def bank_code(self) -> str:
+        return self.record.code
+
+    @property
+    def generation(self) -> int:
+        return self.record.generation
+
+    # Per request -------------------------------------------------------------
+
+    async def gate(
+        self,
+        step: Step,
+        now: datetime,
+        *,
+        account: str | None = None,
+        client_id: str | None = None,
+        endpoint: str | None = None,
+    ) -> Verdict:
+        """Service hours first, then scenario rules, for one step or endpoint."""
+        if self.calendar.closed_window(now) is not None:
+            return Verdict(error="off_hours", retry_after=self.calendar.retry_after_seconds(now))
+        effect = await self.rules.match(
+            RuleContext(step=step, now=now, endpoint=endpoint, account=account, client_id=client_id)
+        )
+        if effect is None:
+            return Verdict()
+        return Verdict(error=effect.error, fault=effect.fault, rule=effect.rule_index)
+
+    async def served(self, code: str, client_id: str | None) -> None:
+        """Note that catalog error ``code`` was served (coverage)."""
+        await self.store.count_served(code, client_id)
+
+    async def coverage(self) -> dict[str, Any]:
+        return coverage_report(await self.store.served())
+
+    # 移管 ---------------------------------------------------------------------
+
+    async def transfer(self, wanted: str, body: Mapping[str, Any], now: datetime) -> Moved:
+        """Move an account to a new branch/number (移管); its grants are revoked."""
+        linked = [ref for grant in await self.oauth.grants() for ref in grant.account_refs]
+        customer, account = moving.find_for_transfer(self.directory, self.bank_code, linked, wanted)
+        new_branch, new_number = moving.plan_transfer(
+            self.directory, self.profile.branch_codes, account, body
+        )
+        ref = account_ref(account)
+        await self.store.add_transfer(Transfer(ref, new_branch, new_number, now))
+        new = self.directory.transfer(customer, account, new_branch, new_number)
+        revoked = await self.oauth.revoke_account(ref)
+        return Moved(customer, account, new, revoked)

@@ -1,0 +1,100 @@
+"""The data API's JSON views: accounts, statement pages and term deposits."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sandbox.clock import to_jst
+from sandbox.domain.bank import Account, Customer, TimeDeposit
+from sandbox.domain.directory import account_ref
+from sandbox.domain.ledger import Transaction
+from sandbox.domain.refs import account_id
+from sandbox.domain.statements import StatementQuery, encode_cursor
+
+CURRENCY = "JPY"
+
+
+def base_stamp(now: datetime) -> tuple[str, str, str]:
+    """(base_date, base_time, base_date_time) of ``now`` in Japan time."""
+    local = to_jst(now).replace(microsecond=0)
+    return local.date().isoformat(), local.strftime("%H:%M:%S+09:00"), local.isoformat()
+
+
+def account_json(
+    *,
+    bank_code: str,
+    customer: Customer,
+    account: Account,
+    branch_name: str,
+    balance: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """One account as the data API shows it."""
+    base_date, base_time, _ = base_stamp(now)
+    return {
+        "account_id": account_id(bank_code, account_ref(account)),
+        "branch_code": account.branch_code,
+        "branch_name": branch_name,
+        "account_type_code": account.account_type.code,
+        "account_type_name": account.account_type.japanese,
+        "account_number": account.number,
+        "account_name_kana": customer.name_kana,
+        "currency_code": CURRENCY,
+        "balance": balance,
+        "withdrawable_amount": max(balance, 0),
+        "base_date": base_date,
+        "base_time": base_time,
+    }
+
+
+def term_deposit_json(acc_id: str, deposit: TimeDeposit, interest: int) -> dict[str, Any]:
+    """One time deposit certificate (interest after tax, at maturity)."""
+    return {
+        "account_id": acc_id,
+        "certificate_number": deposit.certificate_number,
+        "kind": deposit.kind,
+        "currency_code": CURRENCY,
+        "deposit_date": deposit.deposit_date.isoformat(),
+        "maturity_date": deposit.maturity_date.isoformat(),
+        "principal": deposit.principal,
+        "rate_percent": deposit.rate_percent,
+        "interest_at_maturity": interest,
+    }
+
+
+@functools.lru_cache(maxsize=16384)
+def transaction_json(line: Transaction) -> dict[str, Any]:
+    """One statement line (cached per line: callers must not mutate the dict)."""
+    return {
+        "transaction_id": line.transaction_id,
+        "transaction_date": line.transaction_date.isoformat(),
+        "value_date": line.value_date.isoformat(),
+        "transaction_type": line.type,
+        "amount": line.amount,
+        "description": line.description,
+        "balance_after": line.balance_after,
+    }
+
+
+def statement_page(
+    acc_id: str,
+    query: StatementQuery,
+    lines: Sequence[Transaction],
+    now: datetime,
+) -> dict[str, Any]:
+    """One page of a statement, ascending, with ``next_cursor`` when more lines follow."""
+    page = lines[query.offset : query.offset + query.limit]
+    end = query.offset + len(page)
+    return {
+        "account_id": acc_id,
+        "date_from": query.date_from.isoformat(),
+        "date_to": query.date_to.isoformat(),
+        "base_date_time": base_stamp(now)[2],
+        "count": len(page),
+        "limit": query.limit,
+        "next_cursor": encode_cursor(query, end) if end < len(lines) else None,
+        "transactions": [transaction_json(line) for line in page],
+    }

@@ -1,0 +1,119 @@
+"""The data API JSON views: accounts, statement pages, term deposits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sandbox.clock import JST
+from sandbox.domain import refs, statements
+from sandbox.domain.bank import Account, AccountType, Customer, TimeDeposit
+from sandbox.domain.ledger import Transaction
+from sandbox.web import views
+
+TODAY = date(2026, 11, 25)
+HELD_FROM = date(2026, 8, 25)
+NOW = datetime(2026, 11, 25, 10, 0, 5, 123456, tzinfo=JST)
+
+
+def query(*pairs: tuple[str, str], max_days: int = 92) -> statements.StatementQuery:
+    return statements.parse_statement_query(
+        list(pairs), today=TODAY, held_from=HELD_FROM, max_days=max_days
+    )
+
+
+def customer() -> Customer:
+    return Customer(
+        customer_id="taro",
+        name_kanji="データ 太郎",
+        name_kana="ﾃﾞｰﾀ ﾀﾛｳ",
+        birth_date=date(1980, 1, 1),
+        phone="09012345678",
+        email="taro@example.jp",
+        accounts=[
+            Account("001", AccountType.ORDINARY, "1234567", "1234", 500_000),
+            Account("002", AccountType.SAVINGS, "7654321", "0000", 10_000),
+        ],
+    )
+
+
+def _line(n: int) -> Transaction:
+    day = date(2026, 11, 1) + timedelta(days=n)
+    return Transaction(
+        transaction_id=f"t{n}",
+        transaction_date=day,
+        value_date=day,
+        posted_at=datetime(day.year, day.month, day.day, 9, tzinfo=JST),
+        type="deposit",
+        amount=100,
+        description="振込 ﾃｽﾄ",
+        balance_after=1000 + 100 * n,
+    )
+
+
+def test_account_json_shows_codes_names_and_japan_base_time() -> None:
+    c = customer()
+    body = views.account_json(
+        bank_code="2011",
+        customer=c,
+        account=c.accounts[1],
+        branch_name="前橋支店",
+        balance=12_345,
+        now=NOW,
+    )
+    assert body == {
+        "account_id": refs.account_id("2011", "002-savings-7654321"),
+        "branch_code": "002",
+        "branch_name": "前橋支店",
+        "account_type_code": "04",
+        "account_type_name": "貯蓄",
+        "account_number": "7654321",
+        "account_name_kana": "ﾃﾞｰﾀ ﾀﾛｳ",
+        "currency_code": "JPY",
+        "balance": 12_345,
+        "withdrawable_amount": 12_345,
+        "base_date": "2026-11-25",
+        "base_time": "10:00:05+09:00",
+    }
+
+
+def test_statement_pages_follow_the_cursor_to_the_end() -> None:
+    lines = [_line(n) for n in range(12)]
+    first = query(("date_from", "2026-11-01"), ("limit", "5"))
+    seen: list[str] = []
+    page = views.statement_page("abc", first, lines, NOW)
+    pages = 1
+    while True:
+        seen += [t["transaction_id"] for t in page["transactions"]]
+        assert page["count"] == len(page["transactions"])
+        if page["next_cursor"] is None:
+            break
+        following = query(("cursor", page["next_cursor"]), ("limit", "5"))
+        assert (following.date_from, following.date_to) == (first.date_from, first.date_to)
+        page = views.statement_page("abc", following, lines, NOW)
+        pages += 1
+    assert pages == 3
+    assert seen == [f"t{n}" for n in range(12)]
+    assert page["transactions"][-1] == {
+        "transaction_id": "t11",
+        "transaction_date": "2026-11-12",
+        "value_date": "2026-11-12",
+        "transaction_type": "deposit",
+        "amount": 100,
+        "description": "振込 ﾃｽﾄ",
+        "balance_after": 2100,
+    }
+
+
+def test_term_deposit_json() -> None:
+    deposit = TimeDeposit("1001", date(2024, 4, 1), date(2025, 4, 1), 1_000_000, 0.125)
+    assert views.term_deposit_json("abc", deposit, 996) == {
+        "account_id": "abc",
+        "certificate_number": "1001",
+        "kind": "スーパー定期",
+        "currency_code": "JPY",
+        "deposit_date": "2024-04-01",
+        "maturity_date": "2025-04-01",
+        "principal": 1_000_000,
+        "rate_percent": 0.125,
+        "interest_at_maturity": 996,
+    }
