@@ -6,6 +6,7 @@ Run with: pytest examples/   (the plugin is registered when the package is insta
 from __future__ import annotations
 
 import base64
+from typing import TypedDict
 from urllib.parse import quote_plus
 
 import aiohttp
@@ -13,7 +14,16 @@ import aiohttp
 from sandbox.driver import CustomerDriver, Outcome, Page
 from sandbox.pytest_plugin import RunningSandbox
 
-CLIENT = {
+
+class AuthorizeParams(TypedDict):
+    """What the app puts in its authorize URL; typed, so ``link(c, **CLIENT)`` type-checks."""
+
+    client_id: str
+    redirect_uri: str
+    state: str
+
+
+CLIENT: AuthorizeParams = {
     "client_id": "demo-app",
     "redirect_uri": "http://127.0.0.1:8765/callback",
     "state": "vendor-state-1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
-import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,7 +44,29 @@ def _parser() -> argparse.ArgumentParser:
         help="scenario YAML file(s); the first is active (env SANDBOX_SCENARIO)",
     )
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING... (env SANDBOX_LOG_LEVEL)")
+    serve.add_argument(
+        "--store",
+        metavar="URL",
+        help="where state lives: memory (default), sqlite:///FILE, postgresql://USER@HOST/DB "
+        "(env SANDBOX_STORE)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port (needs a SQL store and SANDBOX_SECRET_KEY)",
+    )
     serve.set_defaults(handler=_serve)
+
+    db = commands.add_parser("db", help="the SQL store's schema")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="create or migrate the schema to the newest")
+    upgrade.add_argument("--store", metavar="URL", help="the store (env SANDBOX_STORE)")
+    upgrade.set_defaults(handler=_db_upgrade)
+    current = db_commands.add_parser("current", help="print the schema revision of the store")
+    current.add_argument("--store", metavar="URL", help="the store (env SANDBOX_STORE)")
+    current.set_defaults(handler=_db_current)
 
     validate = commands.add_parser("validate", help="check scenario files, report every problem")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -71,25 +93,76 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["scenario_paths"] = tuple(args.scenario)
     if args.log_level:
         overrides["log_level"] = args.log_level.upper()
+    if args.store:
+        overrides["store_url"] = args.store
     settings = dataclasses.replace(settings, **overrides)
     if settings.scenario_paths and _report(settings.scenario_paths, sys.stderr, quiet=True):
         return 1
-    from sandbox import logs
+    serving = importlib.import_module("sandbox.serve")
+    refused = serving.problem(settings, args.workers, bool(os.environ.get("SANDBOX_SECRET_KEY")))
+    if refused is not None:
+        print(f"sandbox serve: {refused}", file=sys.stderr)
+        return 2
+    result: int = serving.serve(settings, args.workers)
+    return result
 
-    logs.configure(settings.log_level)
-    if not settings.access_log:
-        logging.getLogger("sandbox.access").setLevel(logging.WARNING)
-    from aiohttp import web
 
-    create_app = importlib.import_module("sandbox.web.app").create_app
-    app = create_app(settings)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=None,  # the sandbox logs each request itself, as JSON, secrets redacted
-        print=lambda text: print(text, flush=True),
-    )
+def _db_store(args: argparse.Namespace) -> str | None:
+    url: str = args.store or os.environ.get("SANDBOX_STORE") or ""
+    if not url or url == "memory":
+        print("sandbox db: give --store sqlite:///FILE or postgresql://... (or SANDBOX_STORE)")
+        return None
+    return url
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    """Create the schema or migrate it to the newest revision."""
+    url = _db_store(args)
+    if url is None:
+        return 2
+    import asyncio
+
+    from sandbox.store import StoreError
+    from sandbox.store.sql import SqlStore
+
+    async def run() -> str | None:
+        from sandbox.store import migrations
+
+        store = SqlStore(url)
+        try:
+            await migrations.upgrade(store.engine)
+            return await migrations.current(store.engine)
+        finally:
+            await store.close()
+
+    try:
+        revision = asyncio.run(run())
+    except (StoreError, OSError) as exc:
+        print(f"sandbox db upgrade: {exc}", file=sys.stderr)
+        return 2
+    print(f"schema at revision {revision}")
+    return 0
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    """Print the revision the store's schema is at."""
+    url = _db_store(args)
+    if url is None:
+        return 2
+    import asyncio
+
+    from sandbox.store import migrations
+    from sandbox.store.sql import SqlStore
+
+    async def run() -> str | None:
+        store = SqlStore(url)
+        try:
+            return await migrations.current(store.engine)
+        finally:
+            await store.close()
+
+    revision = asyncio.run(run())
+    print(f"{revision or 'no schema'} (newest: {migrations.head()})")
     return 0
 
 
@@ -100,7 +173,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _report(files: Sequence[Path], out: TextIO, *, quiet: bool) -> bool:
     """Validate ``files``, print the outcome; return True if any file has problems."""
-    from sandbox.scenario.loader import ScenarioError, load_scenario
+    from sandbox.scenario.loader import load_scenario
+    from sandbox.scenario.problems import ScenarioError
 
     failed = False
     for path in files:
@@ -122,7 +196,7 @@ def _report(files: Sequence[Path], out: TextIO, *, quiet: bool) -> bool:
 
 def _scenarios(args: argparse.Namespace) -> int:
     """List the scenarios shipped in the package."""
-    from sandbox.scenario.loader import bundled_scenarios
+    from sandbox.scenario.bundled import bundled_scenarios
 
     entries = bundled_scenarios()
     width = max((len(name) for name, _ in entries), default=0)

@@ -16,12 +16,8 @@ from aiohttp import web
 
 from sandbox.clock import real_now
 from sandbox.driver import CustomerData, CustomerDriver
-from sandbox.scenario.loader import (
-    bundled_scenario_text,
-    default_scenario,
-    load_scenario,
-    load_scenario_text,
-)
+from sandbox.scenario.bundled import bundled_scenario_text, default_scenario
+from sandbox.scenario.loader import load_scenario, load_scenario_text
 from sandbox.scenario.model import ClockModel, Scenario
 from sandbox.settings import Settings
 from sandbox.tenant.tenant import Tenant

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from sandbox.scenario.loader import default_scenario
+import sandbox.web.app
+from sandbox.scenario.bundled import default_scenario
 from sandbox.store.base import TenantStore
 from sandbox.store.memory import MemoryStore
 from tests.spec_check import SPEC_LOG, TOTAL, SpecLog, add_spec_check
+from tests.stores import sqlite_copy, sqlite_template
 
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 
@@ -47,3 +52,16 @@ async def tenant_store() -> AsyncIterator[TenantStore]:
     await store.put_bank("2011", default_scenario(), "<test>")
     yield store.tenant("2011")
     await store.close()
+
+
+@pytest.fixture(autouse=True)
+def _web_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With SANDBOX_TEST_STORE=sqlite, every app a test builds keeps its state in SQLite.
+
+    .ci/run runs the web tests once more that way, so the whole web suite passes on the
+    memory store and on a SQL store.
+    """
+    if os.environ.get("SANDBOX_TEST_STORE") != "sqlite":
+        return
+    template = asyncio.run(sqlite_template())  # migrated once, then copied per app
+    monkeypatch.setattr(sandbox.web.app, "open_store", lambda url: sqlite_copy(template, tmp_path))

@@ -6,7 +6,7 @@ import importlib.util
 import re
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -15,9 +15,10 @@ import pytest
 from aiohttp import web
 
 from sandbox.domain.bank import Customer
-from sandbox.driver import CustomerData, CustomerDriver, Outcome
+from sandbox.driver import CustomerData, CustomerDriver, Outcome, Page
 from sandbox.scenario.build import build_directory
-from sandbox.scenario.loader import bundled_scenario_text, default_scenario, load_scenario_text
+from sandbox.scenario.bundled import bundled_scenario_text, default_scenario
+from sandbox.scenario.loader import load_scenario_text
 from sandbox.settings import Settings
 from sandbox.web.app import REGISTRY, create_app
 
@@ -94,14 +95,15 @@ async def test_demo_app_links_and_shows_the_balance(servers: tuple[str, str]) ->
             page = await driver.open(authorize)
             assert not isinstance(page, Outcome)
             result = await driver.enter_account(taro)
-            for step in (
+            steps: tuple[Callable[[], Awaitable[Page | Outcome]], ...] = (
                 lambda: driver.enter_identity(taro),
                 driver.go_to_confirm,
                 driver.press_call_button,
                 driver.confirm,
                 lambda: driver.enter_pin(taro.pin),
                 driver.approve,
-            ):
+            )
+            for step in steps:
                 assert not isinstance(result, Outcome), result
                 result = await step()
         assert isinstance(result, Outcome)

@@ -5,17 +5,33 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 import aiohttp
 import pytest
 
 from sandbox.driver import CustomerDriver, Outcome, Page
 from sandbox.pytest_plugin import RunningSandbox
-from sandbox.scenario.loader import bundled_scenario_text, load_scenario_text
+from sandbox.scenario.bundled import bundled_scenario_text
+from sandbox.scenario.loader import load_scenario_text
 from sandbox.scenario.model import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = {"client_id": "demo-app", "redirect_uri": "http://127.0.0.1:8765/callback", "state": "p"}
+
+
+class AuthorizeParams(TypedDict):
+    """What the demo app puts in its authorize URL (``sandbox_customer.link(c, **DEMO)``)."""
+
+    client_id: str
+    redirect_uri: str
+    state: str
+
+
+DEMO: AuthorizeParams = {
+    "client_id": "demo-app",
+    "redirect_uri": "http://127.0.0.1:8765/callback",
+    "state": "p",
+}
 
 
 async def test_server_answers_health(sandbox_server: RunningSandbox) -> None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from sandbox.errors import CATALOG
-from sandbox.scenario.loader import bundled_scenarios
+from sandbox.scenario.bundled import bundled_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

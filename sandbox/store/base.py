@@ -169,6 +169,10 @@ class TenantStore(
 class Store(Protocol):
     """The banks loaded and each bank's state."""
 
+    async def open(self) -> None:
+        """Make the store usable (a SQL store migrates or checks its schema)."""
+        ...
+
     async def banks(self) -> list[BankRecord]: ...
 
     async def bank(self, code: str) -> BankRecord | None: ...

@@ -291,6 +291,9 @@ class MemoryTenantStore:
 
     async def add_transfer(self, transfer: Transfer) -> None:
         self._s.transfers.append(transfer)
+        # The bank's tenant is rebuilt from its scenario and its transfers.
+        record = self._store.records[self.code]
+        self._store.records[self.code] = replace(record, generation=record.generation + 1)
 
     async def transfers(self) -> list[Transfer]:
         return list(self._s.transfers)
@@ -303,6 +306,9 @@ class MemoryStore:
         self.records: dict[str, BankRecord] = {}
         self.states: dict[str, _BankState] = {}
         self.linkage_cap = linkage_cap
+
+    async def open(self) -> None:
+        """Nothing to do: the store lives in this process."""
 
     async def banks(self) -> list[BankRecord]:
         return list(self.records.values())
@@ -318,7 +324,9 @@ class MemoryStore:
         return old
 
     async def reset_bank(self, code: str) -> BankRecord:
-        old = self.records[code]
+        old = self.records.get(code)
+        if old is None:
+            raise StoreError(f"bank {code} is not loaded")
         self.records[code] = record = replace(old, generation=old.generation + 1)
         self.states[code] = _BankState()
         return record

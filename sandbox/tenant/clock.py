@@ -22,6 +22,11 @@ class TenantClock:
     async def now(self) -> datetime:
         return (await self.state()).now(wall_seconds())
 
+    async def read(self) -> tuple[ClockState, datetime]:
+        """The state and the virtual time now, from one read of the store."""
+        state = await self.state()
+        return state, state.now(wall_seconds())
+
     async def frozen(self) -> bool:
         return (await self.state()).frozen
 

@@ -20,6 +20,22 @@ class Registry:
         replaced = await self.store.put_bank(code, scenario, source)
         return await self._rebuild(code), replaced is not None
 
+    async def ensure(self, scenario: Scenario, source: str) -> str:
+        """Load ``scenario`` at start, unless the store already holds its bank.
+
+        A bank the store holds keeps its state (a restart loses nothing); it is replaced only
+        when it came from the same ``source`` and that file changed. Returns what was done:
+        ``loaded``, ``kept`` or ``replaced``.
+        """
+        held = await self.store.bank(scenario.bank.code)
+        if held is None:
+            await self.load(scenario, source)
+            return "loaded"
+        if held.source == source and held.scenario != scenario:
+            await self.load(scenario, source)
+            return "replaced"
+        return "kept"
+
     async def get(self, code: str) -> Tenant | None:
         """The tenant of bank ``code``, if loaded."""
         record = await self.store.bank(code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from sandbox.scenario.loader import default_scenario, load_scenario
+from sandbox.scenario.bundled import default_scenario
+from sandbox.scenario.loader import load_scenario
 from sandbox.scenario.model import Scenario
 from sandbox.settings import Settings
 from sandbox.store import open_store
@@ -22,6 +24,7 @@ from sandbox.web.middleware import journal_middleware, security_middleware
 __all__ = ["REGISTRY", "SETTINGS", "Loaded", "create_app", "scenario_files"]
 
 Loaded = tuple[Scenario, str]  # a scenario and where it came from
+log = logging.getLogger("sandbox")
 
 
 def scenario_files(paths: Sequence[Path]) -> list[Loaded]:
@@ -65,8 +68,12 @@ def create_app(
     to_load = list(scenarios)
 
     async def state(app: web.Application) -> AsyncIterator[None]:
+        if owned:
+            await registry.store.open()
         for scenario, source in to_load:
-            await registry.load(scenario, source)
+            outcome = await registry.ensure(scenario, source)
+            if outcome != "loaded":
+                log.info("bank %s: %s from the store (%s)", scenario.bank.code, outcome, source)
         yield
         if owned:
             await registry.store.close()
@@ -84,8 +91,8 @@ def create_app(
         ),
     )
     app.router.add_static("/static/", Path(__file__).parent / "static", name="static")
-    from sandbox.web import api, control, oauth_routes, screens
+    from sandbox.web import authorize, control, data_api, docs, oauth_routes, screens, transfer
 
-    for module in (control, oauth_routes, screens, api):
+    for module in (control, transfer, oauth_routes, authorize, screens, data_api, docs):
         module.add_routes(app)
     return app

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from sandbox.tenant.tenant import Tenant
-from sandbox.web.keys import REGISTRY, SETTINGS, TENANT
+from sandbox.web.keys import CLOCK, NOW, REGISTRY, SETTINGS, TENANT
 
 BANK_PATH = "/parasol/v1/banks/{bank}"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -89,6 +90,21 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ControlError("the body must be a JSON object")
     return body
+
+
+async def now_of(request: web.Request, tenant: Tenant) -> datetime:
+    """The bank's virtual time for this request (the clock is read once per request)."""
+    now = request.get(NOW)
+    if now is None:
+        request[CLOCK], now = await tenant.clock.read()
+        request[NOW] = now
+    return now
+
+
+async def origin_of(request: web.Request, tenant: Tenant) -> datetime:
+    """The virtual time the bank started at, from the request's one clock read."""
+    await now_of(request, tenant)
+    return request[CLOCK].origin
 
 
 def issuer(request: web.Request, bank_code: str) -> str:

@@ -12,8 +12,10 @@ from pydantic import ValidationError
 
 from sandbox import __version__
 from sandbox.clock import JST, parse_iso
-from sandbox.scenario.loader import ScenarioError, bundled_scenarios, load_scenario_text
+from sandbox.scenario.bundled import bundled_scenarios
+from sandbox.scenario.loader import load_scenario_text
 from sandbox.scenario.model import RuleModel
+from sandbox.scenario.problems import ScenarioError
 from sandbox.tenant.tenant import Tenant
 from sandbox.web.common import NO_STORE, ControlError, control_tenant, json_body, json_response
 from sandbox.web.keys import REGISTRY

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
+from sandbox.clock import ClockState
 from sandbox.settings import Settings
 from sandbox.tenant.registry import Registry
 from sandbox.tenant.tenant import Tenant
@@ -17,3 +20,6 @@ CLIENT_ID = web.RequestKey("client_id", str)
 STEP = web.RequestKey("step", str)
 ERROR_CODE = web.RequestKey("error_code", str)
 RULE = web.RequestKey("rule", int)
+# The bank's clock as one request sees it: read once, so a request is one moment.
+CLOCK = web.RequestKey("clock", ClockState)
+NOW = web.RequestKey("now", datetime)

@@ -14,7 +14,7 @@ from sandbox.logs import FIELDS
 from sandbox.redact import redacted_query
 from sandbox.web.common import json_response
 from sandbox.web.errors import surface
-from sandbox.web.keys import CLIENT_ID, ERROR_CODE, RULE, STEP, TENANT
+from sandbox.web.keys import CLIENT_ID, ERROR_CODE, NOW, RULE, STEP, TENANT
 
 log = logging.getLogger("sandbox.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -101,7 +101,7 @@ async def _record(request: web.Request, status: int, started: float) -> None:
     if tenant is not None and tenant.bank_code == bank:
         await tenant.store.record_request(
             JournalEntry(
-                at=await tenant.clock.now(),
+                at=request.get(NOW) or await tenant.clock.now(),
                 method=request.method,
                 path=request.path,
                 status=status,

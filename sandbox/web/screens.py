@@ -1,4 +1,4 @@
-"""The authorize endpoint and the six linkage screens (GET shows, POST acts)."""
+"""The six linkage screens (GET shows, POST acts) and the way back to the app."""
 
 from __future__ import annotations
 
@@ -6,22 +6,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp_session import get_session
 
 from sandbox import ui_text
-from sandbox.domain.linkage import Linkage, LinkageFailed, StepError, redirect_url
-from sandbox.domain.oauth.errors import AuthorizeError
+from sandbox.domain.linkage import Linkage, LinkageFailed, StepError
 from sandbox.errors import CATALOG, SandboxError
 from sandbox.steps import Step, rule_step
 from sandbox.tenant.tenant import Tenant
-from sandbox.web.common import BANK_PATH, bank_tenant, issuer
+from sandbox.web.common import BANK_PATH, bank_tenant, now_of
 from sandbox.web.errors import html_error, note, page, retry_headers
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, STEP
+from sandbox.web.session import bind, owns
 
-SESSION_KEY = "linkages"
 MAX_FIELD = 256  # characters of one form field kept (the longest real one is an e-mail)
-MAX_LINKAGES_PER_SESSION = 8
 
 
 def screen_url(request: web.Request, linkage: Linkage, step: Step | str) -> str:
@@ -34,85 +31,21 @@ def screen_url(request: web.Request, linkage: Linkage, step: Step | str) -> str:
     )
 
 
-def _redirect(location: str) -> web.Response:
+def redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
 
 
-async def _tenant(request: web.Request) -> Tenant:
+async def tenant_or_404(request: web.Request) -> Tenant:
     tenant = await bank_tenant(request)
     if tenant is None:
         raise SandboxError("not_found", "unknown bank code")
     return tenant
 
 
-# Authorize -------------------------------------------------------------------
-
-
-async def authorize(request: web.Request) -> web.StreamResponse:
-    """Start a linkage: check the OAuth request, then show screen ①."""
-    request[STEP] = Step.AUTHORIZE
-    tenant = await _tenant(request)
-    try:
-        # A MultiDict: the domain sees repeated parameters and refuses them.
-        auth = tenant.oauth.validate_authorize(request.query)
-    except AuthorizeError as exc:
-        return _authorize_error(request, tenant, exc)
-    request[CLIENT_ID] = auth.client_id
-    now = await tenant.clock.now()
-    verdict = await tenant.gate(Step.AUTHORIZE, now, client_id=auth.client_id)
-    broken = await enforce(request, verdict)
-    if broken is not None:
-        return broken
-    iss = issuer(request, tenant.bank_code)
-    if verdict.error:
-        entry = await note(request, verdict.error)
-        params = {
-            "error": entry.oauth_error,
-            "error_description": entry.code,
-            "state": auth.state,
-            "iss": iss,
-        }
-        return _redirect(redirect_url(auth.redirect_uri, params))
-    linkage = await tenant.linkage.start(auth, now, iss)
-    await _bind(request, linkage.linkage_id)
-    return _redirect(screen_url(request, linkage, Step.ACCOUNT))
-
-
-def _authorize_error(request: web.Request, tenant: Tenant, exc: AuthorizeError) -> web.Response:
-    if exc.redirectable and exc.redirect_uri:
-        params = {**exc.query(), "iss": issuer(request, tenant.bank_code)}
-        return _redirect(redirect_url(exc.redirect_uri, params))
-    return page(
-        tenant,
-        "error_page.html",
-        400,
-        title=ui_text.ERROR_TITLE,
-        error_message=ui_text.REQUEST_REFUSED,
-        error_code=exc.error,
-        detail=f"{exc.error}: {exc.description}",
-    )
-
-
-# Session binding ---------------------------------------------------------------
-
-
-async def _bind(request: web.Request, linkage_id: str, replaces: str | None = None) -> None:
-    """Remember in the (encrypted) session cookie that this browser owns the linkage."""
-    session = await get_session(request)
-    owned = [lid for lid in session.get(SESSION_KEY, []) if lid != replaces]
-    owned.append(linkage_id)
-    session[SESSION_KEY] = owned[-MAX_LINKAGES_PER_SESSION:]
-
-
-async def _owned(request: web.Request, linkage_id: str) -> bool:
-    session = await get_session(request)
-    return linkage_id in session.get(SESSION_KEY, [])
-
-
 async def _rotate(request: web.Request, tenant: Tenant, linkage: Linkage) -> Linkage:
     """New linkage id and CSRF token (session renewal after identity and at consent)."""
     renewed = await tenant.linkage.rotate(linkage)
-    await _bind(request, renewed.linkage_id, replaces=linkage.linkage_id)
+    await bind(request, renewed.linkage_id, replaces=linkage.linkage_id)
     return renewed
 
 
@@ -123,13 +56,13 @@ Action = Callable[[web.Request, Tenant, Linkage, dict[str, str]], Awaitable[web.
 
 
 async def _load(request: web.Request) -> tuple[Tenant, Linkage]:
-    tenant = await _tenant(request)
+    tenant = await tenant_or_404(request)
     linkage_id = request.match_info["linkage"]
     # Ownership first: another session's linkage looks exactly like an unknown one.
-    if not await _owned(request, linkage_id):
+    if not await owns(request, linkage_id):
         raise SandboxError("session_expired", "unknown or expired linkage")
     try:
-        linkage = await tenant.linkage.get(linkage_id, await tenant.clock.now())
+        linkage = await tenant.linkage.get(linkage_id, await now_of(request, tenant))
     except SandboxError as exc:
         raise SandboxError(exc.code, "unknown or expired linkage") from None
     request[CLIENT_ID] = linkage.client_id
@@ -142,7 +75,7 @@ async def show(request: web.Request) -> web.StreamResponse:
     if linkage.step == Step.DONE:
         return await _terminal(request, tenant, linkage)
     if request.match_info["screen"] != linkage.step:
-        return _redirect(screen_url(request, linkage, linkage.step))
+        return redirect(screen_url(request, linkage, linkage.step))
     return await render(request, tenant, linkage)
 
 
@@ -165,7 +98,7 @@ async def render(
     if step == Step.ACCOUNT:
         context["branches"] = tenant.scenario.bank.branches
     elif step == Step.IDENTITY:
-        this_year = (await tenant.clock.now()).year
+        this_year = (await now_of(request, tenant)).year
         context["years"] = list(range(this_year, 1899, -1))
     elif step in (Step.PHONE, Step.CONFIRM):
         customer = tenant.linkage.customer(linkage)
@@ -212,11 +145,11 @@ async def finish(request: web.Request) -> web.StreamResponse:
     """「アプリに戻る」 from a terminal error: the redirect to the app."""
     _, linkage = await _load(request)
     if linkage.step != Step.DONE:
-        return _redirect(screen_url(request, linkage, linkage.step))
+        return redirect(screen_url(request, linkage, linkage.step))
     if linkage.outcome_url is None:
         # Finished with a code: it went out once and is never sent again.
         return await html_error(request, "session_expired", "this linkage has finished")
-    return _redirect(linkage.outcome_url)
+    return redirect(linkage.outcome_url)
 
 
 async def act(request: web.Request) -> web.StreamResponse:
@@ -235,10 +168,10 @@ async def act(request: web.Request) -> web.StreamResponse:
     if wanted != linkage.step and not (wanted == Step.PHONE and linkage.step == Step.CONFIRM):
         raise StepError(f"this form belongs to screen {wanted}, the linkage is at {linkage.step}")
     if "abort" in form and linkage.step in (Step.ACCOUNT, Step.IDENTITY):
-        return _redirect(await tenant.linkage.abort(linkage))
+        return redirect(await tenant.linkage.abort(linkage))
     verdict = await tenant.gate(
         rule_step(linkage.step),
-        await tenant.clock.now(),
+        await now_of(request, tenant),
         client_id=linkage.client_id,
         account=linkage.rule_account,
     )
@@ -285,7 +218,7 @@ async def _account(
     linkage, problems = await tenant.linkage.submit_account(linkage, form)
     if problems:
         return await _with_field_errors(request, tenant, linkage, problems)
-    return _redirect(screen_url(request, linkage, Step.IDENTITY))
+    return redirect(screen_url(request, linkage, Step.IDENTITY))
 
 
 async def _identity(
@@ -293,26 +226,26 @@ async def _identity(
 ) -> web.StreamResponse:
     if "back" in form:
         linkage = await tenant.linkage.back_to_account(linkage)
-        return _redirect(screen_url(request, linkage, Step.ACCOUNT))
-    now = await tenant.clock.now()
+        return redirect(screen_url(request, linkage, Step.ACCOUNT))
+    now = await now_of(request, tenant)
     linkage, problems = await tenant.linkage.submit_identity(linkage, form, now)
     if problems:
         return await _with_field_errors(request, tenant, linkage, problems)
     linkage = await _rotate(request, tenant, linkage)
-    return _redirect(screen_url(request, linkage, Step.PHONE))
+    return redirect(screen_url(request, linkage, Step.PHONE))
 
 
 async def _phone(
     request: web.Request, tenant: Tenant, linkage: Linkage, form: dict[str, str]
 ) -> web.StreamResponse:
     linkage = await tenant.linkage.to_confirm(linkage)
-    return _redirect(screen_url(request, linkage, Step.CONFIRM))
+    return redirect(screen_url(request, linkage, Step.CONFIRM))
 
 
 async def _confirm(
     request: web.Request, tenant: Tenant, linkage: Linkage, form: dict[str, str]
 ) -> web.StreamResponse:
-    now = await tenant.clock.now()
+    now = await now_of(request, tenant)
     if "simulate_call" in form:
         if not tenant.profile.call_button:
             return await html_error(request, "invalid_form", "the call button is disabled", 403)
@@ -322,26 +255,26 @@ async def _confirm(
         return await render(request, tenant, linkage, call_message=ui_text.CALL_ACCEPTED)
     linkage, verified = await tenant.linkage.confirm_phone(linkage, now)
     if verified:
-        return _redirect(screen_url(request, linkage, Step.PIN))
+        return redirect(screen_url(request, linkage, Step.PIN))
     return await render(request, tenant, linkage)
 
 
 async def _pin(
     request: web.Request, tenant: Tenant, linkage: Linkage, form: dict[str, str]
 ) -> web.StreamResponse:
-    now = await tenant.clock.now()
+    now = await now_of(request, tenant)
     linkage, problems = await tenant.linkage.submit_pin(linkage, form, now)
     if problems:
         return await _with_field_errors(request, tenant, linkage, problems, missing=False)
     linkage = await _rotate(request, tenant, linkage)
-    return _redirect(screen_url(request, linkage, Step.CONSENT))
+    return redirect(screen_url(request, linkage, Step.CONSENT))
 
 
 async def _consent(
     request: web.Request, tenant: Tenant, linkage: Linkage, form: dict[str, str]
 ) -> web.StreamResponse:
     approve = "approve" in form and "deny" not in form
-    return _redirect(await tenant.linkage.decide(linkage, approve, await tenant.clock.now()))
+    return redirect(await tenant.linkage.decide(linkage, approve, await now_of(request, tenant)))
 
 
 async def _with_field_errors(
@@ -373,9 +306,8 @@ ACTIONS: dict[Step, Action] = {
 
 
 def add_routes(app: web.Application) -> None:
-    """Register the authorize endpoint and the screens."""
+    """Register the screens."""
     r = app.router
-    r.add_get(f"{BANK_PATH}/oauth/auth", authorize, name="authorize")
     r.add_get(f"{BANK_PATH}/linkage/{{linkage}}/finish", finish, name="finish")
     r.add_get(f"{BANK_PATH}/linkage/{{linkage}}/{{screen}}", show, name="screen")
     r.add_post(f"{BANK_PATH}/linkage/{{linkage}}/{{screen}}", act)

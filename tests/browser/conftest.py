@@ -22,8 +22,10 @@ from sandbox.scenario.model import Scenario
 
 try:
     from playwright.async_api import Browser, Page, Route, async_playwright
-except ImportError:  # the `browser` fixture skips (or, under CI, fails) and says why
-    async_playwright = None
+except ImportError:  # the `chromium` fixture skips (or, under CI, fails) and says why
+    HAS_PLAYWRIGHT = False
+else:
+    HAS_PLAYWRIGHT = True
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
@@ -95,7 +97,7 @@ def sandbox_scenario() -> Scenario:
 @pytest.fixture
 def chromium() -> str:
     """Chromium's path; skips (or fails under CI) when it or Playwright is missing."""
-    if async_playwright is None:
+    if not HAS_PLAYWRIGHT:
         _unavailable("playwright is not installed (pip install -e '.[test]')")
     found = CHROMIUM if os.path.isfile(CHROMIUM) else shutil.which(CHROMIUM)
     if not found:

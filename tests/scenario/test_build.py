@@ -6,7 +6,8 @@ from datetime import date
 
 from sandbox.domain.bank import AccountType
 from sandbox.scenario.build import build_directory
-from sandbox.scenario.loader import default_scenario, load_scenario_text
+from sandbox.scenario.bundled import default_scenario
+from sandbox.scenario.loader import load_scenario_text
 
 
 def test_default_directory() -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from sandbox.domain.bank import AccountType
 from sandbox.errors import CATALOG
-from sandbox.scenario.loader import bundled_scenario_text, bundled_scenarios, load_scenario_text
+from sandbox.scenario.bundled import bundled_scenario_text, bundled_scenarios, default_scenario
+from sandbox.scenario.loader import load_scenario, load_scenario_text
 from sandbox.store.memory import MemoryStore
 from sandbox.tenant.registry import Registry
 
@@ -22,6 +26,7 @@ ERROR_SCENARIOS = (
     "pin_lockout",
 )
 NAMES = [name for name, _ in bundled_scenarios()]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_error_scenario_is_bundled() -> None:
@@ -65,3 +70,39 @@ async def test_frozen_clock_is_open_unless_about_off_hours(name: str) -> None:
     scenario = load_scenario_text(bundled_scenario_text(name))
     tenant, _ = await Registry(MemoryStore()).load(scenario, f"{name}.yaml")
     assert tenant.calendar.is_open(await tenant.clock.now()) == (name != "off_hours")
+
+
+def test_default_scenario_loads() -> None:
+    scenario = default_scenario()
+    assert scenario.bank.code == "2011"
+    assert scenario.bank.name == "ぐんまみらい信用組合"
+    assert len(scenario.bank.branches) == 3
+    assert scenario.clock.start is None
+    assert not scenario.clock.frozen
+    assert [c.client_id for c in scenario.clients] == ["demo-app", "pkce-app"]
+    assert scenario.clients[0].client_secret == "demo-secret-please-change"
+    assert scenario.clients[1].pkce == "required"
+    assert scenario.generate is not None
+    assert (scenario.generate.count, scenario.generate.seed) == (1000, 1)
+    taro = scenario.customers[0]
+    assert taro.name_kana == "ﾃﾞｰﾀ ﾀﾛｳ"
+    assert str(taro.birth_date) == "1980-01-01"
+    assert taro.phone == "090-1234-5678"
+    assert (taro.accounts[0].branch, taro.accounts[0].number) == ("001", "1234567")
+    assert taro.accounts[0].pin == "1234"
+    accounts = [a for c in scenario.customers for a in c.accounts]
+    assert any(a.type == AccountType.SAVINGS for a in accounts)
+    assert any(a.type == AccountType.CURRENT for a in accounts)
+    assert any(not a.cash_card for a in accounts)
+
+
+def test_default_file_starts_with_schema_comment() -> None:
+    text = (ROOT / "scenarios" / "default.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# yaml-language-server: $schema=./schema.json\n")
+
+
+def test_every_bundled_scenario_is_valid() -> None:
+    names = [name for name, _ in bundled_scenarios()]
+    assert "default" in names
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        load_scenario(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +30,7 @@ from sandbox.scenario.rules import decide
 from sandbox.steps import Step
 from sandbox.store import StoreError, open_store
 from sandbox.store.base import Store, TenantStore
+from tests.stores import fresh_store
 
 BANK = "2011"
 OTHER_BANK = "2012"
@@ -42,13 +44,12 @@ AUTH = "0120863713"
 SCENARIO = Scenario.model_validate({"name": "contract", "bank": {"code": BANK}})
 
 
-@pytest.fixture(params=["memory"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     """A fresh store of each backend, with bank 2011 loaded."""
-    opened = open_store(str(request.param))
-    await opened.put_bank(BANK, SCENARIO, "<contract>")
-    yield opened
-    await opened.close()
+    async with fresh_store(str(request.param), tmp_path) as opened:
+        await opened.put_bank(BANK, SCENARIO, "<contract>")
+        yield opened
 
 
 @pytest.fixture
@@ -147,6 +148,23 @@ async def assert_empty(tenant: TenantStore, linkage: Linkage) -> None:
 # Banks -------------------------------------------------------------------------------
 
 
+async def test_a_transfer_bumps_the_generation_so_every_worker_rebuilds(
+    store: Store, tenant: TenantStore
+) -> None:
+    before = await store.bank(BANK)
+    assert before is not None
+    await tenant.add_transfer(Transfer("001-ordinary-1234567", "002", "7654321", NOW))
+    after = await store.bank(BANK)
+    assert after is not None
+    assert after.generation == before.generation + 1
+    assert (after.scenario, after.source) == (before.scenario, before.source)
+
+
+async def test_reset_of_an_unknown_bank_is_a_store_error(store: Store) -> None:
+    with pytest.raises(StoreError, match="not loaded"):
+        await store.reset_bank(OTHER_BANK)
+
+
 def test_an_unknown_store_url_is_refused() -> None:
     with pytest.raises(StoreError, match="unknown store"):
         open_store("nosuch://db")
@@ -168,9 +186,9 @@ async def test_banks_are_listed_in_load_order(store: Store) -> None:
 async def test_put_bank_replacing_returns_the_old_record_and_clears_state(
     store: Store, tenant: TenantStore
 ) -> None:
+    linkage = await fill(tenant)
     before = await store.bank(BANK)
     assert before is not None
-    linkage = await fill(tenant)
     replacement = Scenario.model_validate({"name": "replacement", "bank": {"code": BANK}})
     old = await store.put_bank(BANK, replacement, "<replacement>")
     assert old == before
@@ -186,9 +204,9 @@ async def test_put_bank_replacing_returns_the_old_record_and_clears_state(
 async def test_reset_bank_bumps_generation_and_clears_state_but_keeps_the_scenario(
     store: Store, tenant: TenantStore
 ) -> None:
+    linkage = await fill(tenant)
     before = await store.bank(BANK)
     assert before is not None
-    linkage = await fill(tenant)
     after = await store.reset_bank(BANK)
     assert after.generation == before.generation + 1
     assert (after.code, after.scenario, after.source) == (BANK, SCENARIO, "<contract>")

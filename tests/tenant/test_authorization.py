@@ -15,7 +15,7 @@ from sandbox.domain.oauth.clients import Client
 from sandbox.domain.oauth.errors import BearerError, TokenError
 from sandbox.domain.oauth.policy import OAuthPolicy
 from sandbox.domain.oauth.tokens import token_hash
-from sandbox.scenario.loader import default_scenario
+from sandbox.scenario.bundled import default_scenario
 from sandbox.store import memory
 from sandbox.store.base import TenantStore
 from sandbox.store.memory import MemoryStore

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sandbox.clock import JST
 from sandbox.domain.lockout import Limits
-from sandbox.scenario.loader import default_scenario
+from sandbox.scenario.bundled import default_scenario
 from sandbox.store.base import TenantStore
 from sandbox.store.memory import MemoryStore
 from sandbox.tenant.lockout import LockoutBook

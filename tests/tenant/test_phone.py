@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from sandbox.clock import JST
-from sandbox.scenario.loader import default_scenario
+from sandbox.scenario.bundled import default_scenario
 from sandbox.store.base import TenantStore
 from sandbox.store.memory import MemoryStore
 from sandbox.tenant.phone import PhoneVerifier

@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from sandbox.driver import CustomerData, CustomerDriver, Outcome, Page, read_page
-from sandbox.scenario.loader import bundled_scenario_text, load_scenario_text
+from sandbox.scenario.bundled import bundled_scenario_text
+from sandbox.scenario.loader import load_scenario_text
 from sandbox.scenario.model import Scenario
 from sandbox.settings import Settings
 from sandbox.web.app import create_app

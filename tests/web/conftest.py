@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from sandbox.driver import CustomerData, CustomerDriver, Outcome
@@ -78,7 +79,21 @@ HANAKO = CustomerData(
     email="hanako@example.jp",
     account_type="savings",
 )
-APP = {"client_id": "app-1", "redirect_uri": "https://app.example/callback", "state": "xyz-123"}
+
+
+class AuthorizeParams(TypedDict):
+    """What the test app puts in its authorize URL (``CustomerDriver.authorize(**APP)``)."""
+
+    client_id: str
+    redirect_uri: str
+    state: str
+
+
+APP: AuthorizeParams = {
+    "client_id": "app-1",
+    "redirect_uri": "https://app.example/callback",
+    "state": "xyz-123",
+}
 BANK = "2011"
 
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -97,7 +112,7 @@ def make_app(*scenarios: Scenario) -> Any:
     return create_app(Settings(secret_key=b"k" * 32), scenarios=[(s, "<test>") for s in scenarios])
 
 
-async def tenant_of(client: TestClient[Any, Any], bank: str = BANK) -> Tenant:
+async def tenant_of(client: TestClient[web.Request, web.Application], bank: str = BANK) -> Tenant:
     """The state of ``bank`` in the app behind ``client``."""
     tenant = await client.app[REGISTRY].get(bank)
     assert tenant is not None, f"bank {bank} is not loaded"

@@ -1,4 +1,4 @@
-"""The bank data API (Bearer token, JSON) and the 移管 control endpoint."""
+"""The bank data API: accounts, statements and term deposits (Bearer token, JSON)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,20 @@ import re
 from datetime import datetime
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from sandbox.clock import jst_date
 from sandbox.domain.bank import Account, Customer
-from sandbox.domain.directory import account_ref
 from sandbox.domain.ledger import time_deposit_interest
 from sandbox.domain.oauth.errors import BearerError
 from sandbox.domain.oauth.tokens import Grant
 from sandbox.domain.refs import account_id, parse_ref
 from sandbox.domain.statements import parse_statement_query
-from sandbox.domain.transfer import AlreadyTransferred
 from sandbox.errors import CATALOG, SandboxError
 from sandbox.steps import Step
 from sandbox.tenant.tenant import Tenant
 from sandbox.web import views
-from sandbox.web.common import BANK_PATH, NO_STORE, bank_tenant, control_tenant, ok
+from sandbox.web.common import BANK_PATH, NO_STORE, bank_tenant, now_of, ok, origin_of
 from sandbox.web.errors import BearerRefused, bearer_challenge
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, STEP
@@ -65,7 +62,7 @@ async def _context(request: web.Request) -> tuple[Tenant, Grant, datetime]:
     """Bank, open hours and Bearer token checks every data endpoint shares."""
     request[STEP] = Step.API
     tenant = await _tenant(request)
-    now = await tenant.clock.now()
+    now = await now_of(request, tenant)
     if tenant.calendar.closed_window(now) is not None:
         retry = tenant.calendar.retry_after_seconds(now)
         raise SandboxError("off_hours", "outside service hours", retry_after=retry)
@@ -168,7 +165,7 @@ async def list_accounts(request: web.Request) -> web.StreamResponse:
     broken = await _apply_rules(request, tenant, now, "accounts", grant, None)
     if broken is not None:
         return broken
-    origin = await tenant.clock.origin()
+    origin = await origin_of(request, tenant)
     body = {
         "accounts": [_account_body(tenant, item, now, origin) for item in live],
         "base_date_time": views.base_stamp(now)[2],
@@ -181,7 +178,7 @@ async def get_account(request: web.Request) -> web.StreamResponse:
     tenant, grant, now = await _context(request)
     item = _one(tenant, grant, request.match_info["account_id"])
     broken = await _apply_rules(request, tenant, now, "accounts", grant, item[2])
-    return broken or ok(_account_body(tenant, item, now, await tenant.clock.origin()))
+    return broken or ok(_account_body(tenant, item, now, await origin_of(request, tenant)))
 
 
 async def list_transactions(request: web.Request) -> web.StreamResponse:
@@ -200,7 +197,7 @@ async def list_transactions(request: web.Request) -> web.StreamResponse:
     lines = tenant.ledger.transactions(
         tenant.directory.ledger_seed(account),
         account.balance,
-        await tenant.clock.origin(),
+        await origin_of(request, tenant),
         query.date_from,
         query.date_to,
         now,
@@ -230,51 +227,8 @@ async def list_term_deposits(request: web.Request) -> web.StreamResponse:
     return ok(body)
 
 
-# --- control: 移管 ---------------------------------------------------------------------
-
-
-def _describe(bank_code: str, account: Account) -> dict[str, str]:
-    ref = account_ref(account)
-    return {
-        "account_id": account_id(bank_code, ref),
-        "account_ref": ref,
-        "branch_code": account.branch_code,
-        "account_type": account.account_type.value,
-        "account_number": account.number,
-    }
-
-
-async def transfer_account(request: web.Request) -> web.StreamResponse:
-    """POST /_sandbox/accounts/{account_id}/transfer: move an account to a new branch (移管)."""
-    tenant = await control_tenant(request)
-    raw = await request.read()
-    try:
-        body = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError:
-        raise SandboxError("invalid_parameter", "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise SandboxError("invalid_parameter", "the body must be a JSON object")
-    try:
-        moved = await tenant.transfer(
-            request.match_info["account_id"], body, await tenant.clock.now()
-        )
-    except AlreadyTransferred as exc:
-        return ok({**exc.entry.api_body(), "detail": exc.detail}, status=409)
-    return ok(
-        {
-            "bank_code": tenant.bank_code,
-            "customer_id": moved.customer.customer_id,
-            "old": _describe(tenant.bank_code, moved.old),
-            "new": _describe(tenant.bank_code, moved.new),
-            "revoked_grants": moved.revoked_grants,
-        }
-    )
-
-
 def add_routes(app: web.Application) -> None:
-    """Register the data API, the 移管 control endpoint and the API docs."""
-    from sandbox.web import docs
-
+    """Register the data API."""
     r = app.router
     r.add_get(f"{BANK_PATH}/accounts", list_accounts, name="api_accounts")
     r.add_get(f"{BANK_PATH}/accounts/{{account_id}}", get_account, name="api_account")
@@ -284,7 +238,3 @@ def add_routes(app: web.Application) -> None:
         name="api_transactions",
     )
     r.add_get(f"{BANK_PATH}/term_deposits", list_term_deposits, name="api_term_deposits")
-    r.add_post(
-        "/_sandbox/accounts/{account_id}/transfer", transfer_account, name="control_transfer"
-    )
-    docs.add_routes(app)

@@ -1,0 +1,104 @@
+"""Running the server: checks before the start, the store prepared once, N worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+import sys
+from types import FrameType
+
+from sandbox.settings import Settings
+from sandbox.store import StoreError, is_sql, open_store
+
+log = logging.getLogger("sandbox")
+
+
+def problem(settings: Settings, workers: int, secret_given: bool) -> str | None:
+    """Why this combination cannot start (one line), or None."""
+    if workers < 1:
+        return "--workers must be at least 1"
+    if workers > 1 and not is_sql(settings.store_url):
+        return (
+            f"--workers {workers} needs a SQL store (--store sqlite:///FILE or "
+            "postgresql://...): with the memory store each worker would hold its own state"
+        )
+    if is_sql(settings.store_url) and not secret_given:
+        return (
+            "a SQL store needs SANDBOX_SECRET_KEY (any long random string), so that session "
+            "cookies stay valid on every worker and after a restart"
+        )
+    return None
+
+
+async def prepare(settings: Settings) -> None:
+    """Open the store once (SQLite migrates; PostgreSQL must be current) and load scenarios."""
+    from sandbox.tenant.registry import Registry
+    from sandbox.web.app import scenario_files
+
+    store = open_store(settings.store_url)
+    try:
+        await store.open()
+        registry = Registry(store)
+        for scenario, source in scenario_files(settings.scenario_paths):
+            outcome = await registry.ensure(scenario, source)
+            log.info("bank %s: %s (%s)", scenario.bank.code, outcome, source)
+    finally:
+        await store.close()
+
+
+def run_worker(settings: Settings, reuse_port: bool) -> None:
+    """One server process (blocks until interrupted)."""
+    from aiohttp import web
+
+    from sandbox import logs
+    from sandbox.web.app import create_app
+
+    logs.configure(settings.log_level)
+    if not settings.access_log:
+        logging.getLogger("sandbox.access").setLevel(logging.WARNING)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        reuse_port=reuse_port or None,
+        access_log=None,  # the sandbox logs each request itself, as JSON, secrets redacted
+        print=lambda text: print(text, flush=True),
+    )
+
+
+def serve(settings: Settings, workers: int) -> int:
+    """Prepare the store, then run one server, or ``workers`` sharing the port."""
+    if is_sql(settings.store_url):
+        try:
+            asyncio.run(prepare(settings))
+        except StoreError as exc:
+            print(f"sandbox serve: {exc}", file=sys.stderr)
+            return 2
+    if workers == 1:
+        run_worker(settings, reuse_port=False)
+        return 0
+    return _supervise(settings, workers)
+
+
+def _supervise(settings: Settings, workers: int) -> int:
+    """``workers`` processes on one port (SO_REUSEPORT); stop them all on SIGINT/SIGTERM."""
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=run_worker, args=(settings, True), name=f"sandbox-worker-{i}")
+        for i in range(workers)
+    ]
+    for child in children:
+        child.start()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        child.join()
+    return 0 if all(c.exitcode in (0, -signal.SIGTERM) for c in children) else 1

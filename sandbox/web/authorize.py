@@ -1,0 +1,67 @@
+"""The authorize endpoint: check the OAuth request, pass the gate, start a linkage at ①."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from sandbox import ui_text
+from sandbox.domain.linkage import redirect_url
+from sandbox.domain.oauth.errors import AuthorizeError
+from sandbox.steps import Step
+from sandbox.tenant.tenant import Tenant
+from sandbox.web.common import BANK_PATH, issuer, now_of
+from sandbox.web.errors import note, page
+from sandbox.web.faults import enforce
+from sandbox.web.keys import CLIENT_ID, STEP
+from sandbox.web.screens import redirect, screen_url, tenant_or_404
+from sandbox.web.session import bind
+
+
+async def authorize(request: web.Request) -> web.StreamResponse:
+    """Start a linkage: check the OAuth request, then show screen ①."""
+    request[STEP] = Step.AUTHORIZE
+    tenant = await tenant_or_404(request)
+    try:
+        # A MultiDict: the domain sees repeated parameters and refuses them.
+        auth = tenant.oauth.validate_authorize(request.query)
+    except AuthorizeError as exc:
+        return _authorize_error(request, tenant, exc)
+    request[CLIENT_ID] = auth.client_id
+    now = await now_of(request, tenant)
+    verdict = await tenant.gate(Step.AUTHORIZE, now, client_id=auth.client_id)
+    broken = await enforce(request, verdict)
+    if broken is not None:
+        return broken
+    iss = issuer(request, tenant.bank_code)
+    if verdict.error:
+        entry = await note(request, verdict.error)
+        params = {
+            "error": entry.oauth_error,
+            "error_description": entry.code,
+            "state": auth.state,
+            "iss": iss,
+        }
+        return redirect(redirect_url(auth.redirect_uri, params))
+    linkage = await tenant.linkage.start(auth, now, iss)
+    await bind(request, linkage.linkage_id)
+    return redirect(screen_url(request, linkage, Step.ACCOUNT))
+
+
+def _authorize_error(request: web.Request, tenant: Tenant, exc: AuthorizeError) -> web.Response:
+    if exc.redirectable and exc.redirect_uri:
+        params = {**exc.query(), "iss": issuer(request, tenant.bank_code)}
+        return redirect(redirect_url(exc.redirect_uri, params))
+    return page(
+        tenant,
+        "error_page.html",
+        400,
+        title=ui_text.ERROR_TITLE,
+        error_message=ui_text.REQUEST_REFUSED,
+        error_code=exc.error,
+        detail=f"{exc.error}: {exc.description}",
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the authorize endpoint."""
+    app.router.add_get(f"{BANK_PATH}/oauth/auth", authorize, name="authorize")
