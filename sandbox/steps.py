@@ -21,15 +21,6 @@ class Step(StrEnum):
     ANY = "any"  # a catalog entry or rule not tied to one step
 
 
-# The screens a linkage walks through, in order.
-SCREENS: tuple[Step, ...] = (
-    Step.ACCOUNT,
-    Step.IDENTITY,
-    Step.PHONE,
-    Step.CONFIRM,
-    Step.PIN,
-    Step.CONSENT,
-)
 # What a scenario rule's ``on:`` may name.
 RULE_STEPS: tuple[Step, ...] = (
     Step.AUTHORIZE,

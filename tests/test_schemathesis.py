@@ -42,7 +42,7 @@ from sandbox.tenant.tenant import Tenant
 from sandbox.web.app import REGISTRY, create_app
 from sandbox.web.docs import SPEC_PATH
 from tests.web.conftest import make_scenario
-from tests.web.test_api import JIRO, JIRO_REFS
+from tests.web.customers import JIRO, JIRO_REFS
 
 # A customer with two accounts and time deposits, so every data endpoint has something to say.
 REFS = JIRO_REFS

@@ -39,14 +39,6 @@ LINKABLE_TYPES = frozenset({AccountType.ORDINARY, AccountType.SAVINGS})
 
 
 @dataclass(frozen=True, slots=True)
-class Branch:
-    """店舗: a 3-digit branch code and its name."""
-
-    code: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
 class TimeDeposit:
     """定期預金: one certificate."""
 

@@ -12,19 +12,8 @@ from sandbox.scenario.bundled import bundled_scenario_text, bundled_scenarios, d
 from sandbox.scenario.loader import load_scenario, load_scenario_text
 from sandbox.store.memory import MemoryStore
 from sandbox.tenant.registry import Registry
+from tests.scenario.bundled_cases import ERROR_SCENARIOS
 
-ERROR_SCENARIOS = (
-    "wrong_account",
-    "wrong_identity",
-    "lockout",
-    "locked_retry",
-    "off_hours",
-    "congestion",
-    "system_error",
-    "service_unavailable",
-    "phone_timeout",
-    "pin_lockout",
-)
 NAMES = [name for name, _ in bundled_scenarios()]
 ROOT = Path(__file__).resolve().parents[2]
 

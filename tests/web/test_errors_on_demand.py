@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.driver import CustomerData, CustomerDriver
 from sandbox.errors import CATALOG
-from tests.scenario.test_bundled import ERROR_SCENARIOS
+from tests.scenario.bundled_cases import ERROR_SCENARIOS
 from tests.web.bundled import (
     BANK,
     CALLBACK,

@@ -11,50 +11,15 @@ from sandbox import errors, ui_text
 from sandbox.driver import CustomerData, CustomerDriver, Outcome, Page
 from sandbox.tenant.tenant import Tenant
 from tests.web.conftest import APP, BANK, HANAKO, TARO
+from tests.web.flows import call, to_confirm, to_identity, to_pin
 
 Client = TestClient[Any, Any]
-
-
-async def _to_identity(driver: CustomerDriver, c: CustomerData = TARO) -> Page:
-    page = await driver.authorize(**APP)
-    assert isinstance(page, Page)
-    assert page.screen == "account"
-    page = await driver.enter_account(c)
-    assert isinstance(page, Page)
-    assert page.screen == "identity"
-    return page
-
-
-async def _to_confirm(driver: CustomerDriver, c: CustomerData = TARO) -> Page:
-    await _to_identity(driver, c)
-    page = await driver.enter_identity(c)
-    assert isinstance(page, Page)
-    assert page.screen == "phone", page.text()[:300]
-    page = await driver.go_to_confirm()
-    assert isinstance(page, Page)
-    assert page.screen == "confirm"
-    return page
-
-
-async def _call(client: Client, phone: str, to: str = "0120-111-222") -> Any:
-    response = await client.post("/_sandbox/calls", json={"from": phone, "to": to})
-    return response.status, await response.json()
-
-
-async def _to_pin(client: Client, driver: CustomerDriver, c: CustomerData = TARO) -> Page:
-    await _to_confirm(driver, c)
-    status, body = await _call(client, c.phone)
-    assert status == 200, body
-    page = await driver.confirm()
-    assert isinstance(page, Page)
-    assert page.screen == "pin"
-    return page
 
 
 async def test_happy_path_returns_code_and_state_and_sends_mail(
     client: Client, driver: CustomerDriver
 ) -> None:
-    await _to_pin(client, driver)
+    await to_pin(client, driver)
     page = await driver.enter_pin(TARO.pin)
     assert isinstance(page, Page)
     assert page.screen == "consent"
@@ -178,7 +143,7 @@ async def test_duplicate_parameter_is_invalid_request(client: Client) -> None:
 async def test_empty_identity_fields_each_say_required_with_dialog(
     driver: CustomerDriver,
 ) -> None:
-    await _to_identity(driver)
+    await to_identity(driver)
     page = await driver.submit(next="1", birth_month="01", birth_day="01")
     assert isinstance(page, Page)
     assert page.status == 400
@@ -190,7 +155,7 @@ async def test_empty_identity_fields_each_say_required_with_dialog(
 
 
 async def test_identity_field_formats(driver: CustomerDriver) -> None:
-    await _to_identity(driver)
+    await to_identity(driver)
     page = await driver.submit(
         next="1",
         name_kana="データタロウ",
@@ -222,7 +187,7 @@ async def test_account_number_must_be_seven_digits(driver: CustomerDriver) -> No
 
 
 async def test_abort_returns_access_denied(driver: CustomerDriver) -> None:
-    await _to_identity(driver)
+    await to_identity(driver)
     outcome = await driver.abort()
     assert isinstance(outcome, Outcome)
     assert outcome.error == "access_denied"
@@ -238,7 +203,7 @@ WRONG_IDENTITY = "本人認証情報が誤っています。本人認証項目�
 
 
 async def _identity_result(driver: CustomerDriver, c: CustomerData) -> Page:
-    await _to_identity(driver, c)
+    await to_identity(driver, c)
     page = await driver.enter_identity(c)
     assert isinstance(page, Page)
     return page
@@ -290,7 +255,7 @@ async def test_wrong_phone_is_wrong_identity(driver: CustomerDriver) -> None:
 
 
 async def test_phone_screen_shows_auth_number(driver: CustomerDriver) -> None:
-    await _to_identity(driver)
+    await to_identity(driver)
     page = await driver.enter_identity(TARO)
     assert isinstance(page, Page)
     assert page.title == "電話番号の確認"
@@ -298,7 +263,7 @@ async def test_phone_screen_shows_auth_number(driver: CustomerDriver) -> None:
 
 
 async def test_confirm_before_call_keeps_waiting(driver: CustomerDriver) -> None:
-    await _to_confirm(driver)
+    await to_confirm(driver)
     page = await driver.confirm()
     assert isinstance(page, Page)
     assert page.screen == "confirm"
@@ -310,8 +275,8 @@ async def test_confirm_before_call_keeps_waiting(driver: CustomerDriver) -> None
 async def test_call_from_another_phone_does_not_verify(
     client: Client, driver: CustomerDriver
 ) -> None:
-    await _to_confirm(driver)
-    status, body = await _call(client, "08000000000")
+    await to_confirm(driver)
+    status, body = await call(client, "08000000000")
     assert status == 409
     assert body["outcome"] == "no_pending_challenge"
     page = await driver.confirm()
@@ -322,9 +287,9 @@ async def test_call_from_another_phone_does_not_verify(
 async def test_call_after_window_invalidates_linkage(
     client: Client, driver: CustomerDriver, sandbox: Tenant
 ) -> None:
-    await _to_confirm(driver)
+    await to_confirm(driver)
     await sandbox.clock.advance(121)
-    _, body = await _call(client, TARO.phone)
+    _, body = await call(client, TARO.phone)
     assert body["outcome"] == "expired"
     page = await driver.confirm()
     assert isinstance(page, Page)
@@ -337,9 +302,9 @@ async def test_call_after_window_invalidates_linkage(
 async def test_confirm_after_window_is_invalid_even_if_call_was_in_time(
     client: Client, driver: CustomerDriver, sandbox: Tenant
 ) -> None:
-    await _to_confirm(driver)
+    await to_confirm(driver)
     await sandbox.clock.advance(60)
-    assert (await _call(client, TARO.phone))[0] == 200
+    assert (await call(client, TARO.phone))[0] == 200
     await sandbox.clock.advance(61)
     page = await driver.confirm()
     assert isinstance(page, Page)
@@ -355,16 +320,16 @@ async def test_confirm_after_window_is_invalid_even_if_call_was_in_time(
 async def test_confirm_at_exactly_120_seconds_is_still_valid(
     client: Client, driver: CustomerDriver, sandbox: Tenant
 ) -> None:
-    await _to_confirm(driver)
+    await to_confirm(driver)
     await sandbox.clock.advance(120)
-    assert (await _call(client, TARO.phone))[0] == 200
+    assert (await call(client, TARO.phone))[0] == 200
     page = await driver.confirm()
     assert isinstance(page, Page)
     assert page.screen == "pin"
 
 
 async def test_sandbox_call_button(driver: CustomerDriver) -> None:
-    await _to_confirm(driver)
+    await to_confirm(driver)
     page = await driver.press_call_button()
     assert isinstance(page, Page)
     assert "模擬" in page.html
@@ -385,7 +350,7 @@ async def test_call_button_can_be_disabled(aiohttp_client: Any) -> None:
         create_app(Settings(secret_key=b"k" * 32), scenarios=[(scenario, "<test>")])
     )
     driver = CustomerDriver(client, BANK)
-    page = await _to_confirm(driver)
+    page = await to_confirm(driver)
     assert "サンドボックス専用" not in page.html
     page2 = await driver.press_call_button()
     assert isinstance(page2, Page)
@@ -396,7 +361,7 @@ async def test_call_button_can_be_disabled(aiohttp_client: Any) -> None:
 
 
 async def test_wrong_pin_says_so(client: Client, driver: CustomerDriver) -> None:
-    await _to_pin(client, driver)
+    await to_pin(client, driver)
     page = await driver.enter_pin("9999")
     assert isinstance(page, Page)
     assert page.screen == "pin"
@@ -408,14 +373,14 @@ async def test_wrong_pin_says_so(client: Client, driver: CustomerDriver) -> None
 
 
 async def test_pin_must_be_four_digits(client: Client, driver: CustomerDriver) -> None:
-    await _to_pin(client, driver)
+    await to_pin(client, driver)
     page = await driver.enter_pin("12a")
     assert isinstance(page, Page)
     assert page.field_errors["pin"] == ui_text.PIN_INVALID
 
 
 async def test_deny_returns_access_denied(client: Client, driver: CustomerDriver) -> None:
-    await _to_pin(client, driver)
+    await to_pin(client, driver)
     await driver.enter_pin(TARO.pin)
     outcome = await driver.deny()
     assert isinstance(outcome, Outcome)
@@ -452,7 +417,7 @@ async def test_steps_cannot_be_skipped(client: Client, driver: CustomerDriver) -
 
 
 async def test_old_linkage_url_dies_after_identity(client: Client, driver: CustomerDriver) -> None:
-    page = await _to_identity(driver)
+    page = await to_identity(driver)
     old_action = page.action
     assert old_action is not None
     await driver.enter_identity(TARO)
@@ -479,7 +444,7 @@ async def test_linkage_of_another_session_is_refused(
 
 
 async def test_finished_linkage_accepts_nothing(client: Client, driver: CustomerDriver) -> None:
-    await _to_pin(client, driver)
+    await to_pin(client, driver)
     await driver.enter_pin(TARO.pin)
     consent = driver.page
     assert consent is not None

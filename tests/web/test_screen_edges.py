@@ -12,7 +12,7 @@ from sandbox.driver import CustomerDriver, Outcome, Page
 from sandbox.store.memory import MemoryStore
 from sandbox.tenant.registry import Registry
 from tests.web.conftest import APP, TARO, make_scenario
-from tests.web.test_linkage_flow import _to_confirm, _to_identity, _to_pin
+from tests.web.flows import to_confirm, to_identity, to_pin
 
 Client = TestClient[Any, Any]
 
@@ -20,7 +20,7 @@ Client = TestClient[Any, Any]
 async def test_finish_after_consent_never_sends_the_code_again(
     client: Client, driver: CustomerDriver
 ) -> None:
-    await _to_pin(client, driver)
+    await to_pin(client, driver)
     await driver.enter_pin(TARO.pin)
     consent = driver.page
     assert consent is not None
@@ -52,7 +52,7 @@ async def test_non_utf8_form_is_a_400_page_not_a_crash(
 
 async def test_absurd_or_full_width_birth_year_is_a_field_error(driver: CustomerDriver) -> None:
     for year in ("99999999999999999999", "１９８０"):
-        await _to_identity(driver)
+        await to_identity(driver)
         page = await driver.submit(
             next="1",
             name_kana="ﾃﾞｰﾀ ﾀﾛｳ",
@@ -69,7 +69,7 @@ async def test_absurd_or_full_width_birth_year_is_a_field_error(driver: Customer
 
 
 async def test_call_button_clears_the_waiting_notice(driver: CustomerDriver) -> None:
-    await _to_confirm(driver)
+    await to_confirm(driver)
     page = await driver.confirm()
     assert isinstance(page, Page)
     assert page.waiting
