@@ -11,8 +11,8 @@ from pathlib import Path
 
 import asyncpg
 
-from sandbox.store import open_store
 from sandbox.store.base import Store
+from sandbox.store.memory import RECORD_CAP, MemoryStore
 from sandbox.store.sql import SqlStore
 from tests.servers import postgres_url
 
@@ -30,16 +30,16 @@ async def sqlite_template() -> Path:
     return path
 
 
-def sqlite_copy(template: Path, directory: Path) -> SqlStore:
+def sqlite_copy(template: Path, directory: Path, record_cap: int = RECORD_CAP) -> SqlStore:
     """A store on a new SQLite file in ``directory``, a copy of the migrated ``template``."""
     path = directory / f"store-{secrets.token_hex(4)}.db"
     shutil.copyfile(template, path)
-    return SqlStore(f"sqlite:///{path}")
+    return SqlStore(f"sqlite:///{path}", record_cap=record_cap)
 
 
-async def sqlite_store(directory: Path) -> SqlStore:
+async def sqlite_store(directory: Path, record_cap: int = RECORD_CAP) -> SqlStore:
     """A store on a new, migrated SQLite file in ``directory``."""
-    return sqlite_copy(await sqlite_template(), directory)
+    return sqlite_copy(await sqlite_template(), directory, record_cap)
 
 
 async def _admin(sql: str) -> None:
@@ -72,16 +72,18 @@ async def drop_database(url: str) -> None:
 
 
 @asynccontextmanager
-async def fresh_store(kind: str, directory: Path) -> AsyncIterator[Store]:
+async def fresh_store(
+    kind: str, directory: Path, record_cap: int = RECORD_CAP
+) -> AsyncIterator[Store]:
     """An empty, opened store of backend ``kind`` (memory, sqlite, postgresql)."""
     url = None
     if kind == "memory":
-        store: Store = open_store("memory")
+        store: Store = MemoryStore(record_cap=record_cap)
     elif kind == "sqlite":
-        store = await sqlite_store(directory)
+        store = await sqlite_store(directory, record_cap)
     else:
         url = await postgres_database()
-        store = open_store(url)
+        store = SqlStore(url, record_cap=record_cap)
     await store.open()
     try:
         yield store

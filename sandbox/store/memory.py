@@ -28,22 +28,33 @@ LINKAGE_CAP = 10_000  # linkages held per bank; past it the oldest is dropped
 JOURNAL_CAP = 5_000  # newest journal entries kept per bank
 OUTBOX_CAP = 10_000  # newest mails kept per bank
 SWEEP_MIN = 1024  # records a table may hold before its first sweep
+# Codes, grants (with their tokens) and phone challenges kept per bank at most: under a
+# frozen clock nothing expires, so past the cap the oldest is forgotten (a code or token
+# that old then answers like an unknown one).
+RECORD_CAP = 50_000
 
 
 class _Swept(Generic[V]):
-    """A dict whose entries are forgotten once ``forget_at(value)`` has passed (amortised)."""
+    """A dict whose entries are forgotten once ``forget_at(value)`` has passed (amortised),
+    and that never holds more than ``cap`` (the oldest go first)."""
 
-    def __init__(self, forget_at: Callable[[V], datetime]) -> None:
+    def __init__(self, forget_at: Callable[[V], datetime], cap: int = RECORD_CAP) -> None:
         self.items: dict[str, V] = {}
         self._forget_at = forget_at
-        self.sweep_at = SWEEP_MIN
+        self._cap = cap
+        self._sweep_at = SWEEP_MIN
 
-    def put(self, key: str, value: V, now: datetime) -> None:
-        if len(self.items) >= self.sweep_at:
+    def put(self, key: str, value: V, now: datetime) -> list[V]:
+        """Insert ``value``; returns the records forgotten to make room."""
+        gone: list[V] = []
+        if len(self.items) >= self._sweep_at:
             for stale in [k for k, v in self.items.items() if self._forget_at(v) < now]:
-                del self.items[stale]
-            self.sweep_at = max(SWEEP_MIN, 2 * len(self.items))
+                gone.append(self.items.pop(stale))
+            self._sweep_at = max(SWEEP_MIN, 2 * len(self.items))
         self.items[key] = value
+        while len(self.items) > self._cap:
+            gone.append(self.items.pop(next(iter(self.items))))
+        return gone
 
 
 @dataclass
@@ -54,15 +65,10 @@ class _BankState:
     linkages: dict[str, Linkage] = field(default_factory=dict)  # by key, oldest first
     linkage_ids: dict[str, str] = field(default_factory=dict)  # public id -> key
     locks: dict[str, LockRecord] = field(default_factory=dict)
-    challenges: _Swept[PhoneChallenge] = field(
-        default_factory=lambda: _Swept[PhoneChallenge](lambda c: c.forget_at)
-    )
-    codes: _Swept[CodeRecord] = field(
-        default_factory=lambda: _Swept[CodeRecord](lambda c: c.forget_at)
-    )
-    grants: _Swept[GrantRecord] = field(
-        default_factory=lambda: _Swept[GrantRecord](lambda g: g.forget_at)
-    )
+    record_cap: int = RECORD_CAP
+    challenges: _Swept[PhoneChallenge] = field(init=False)
+    codes: _Swept[CodeRecord] = field(init=False)
+    grants: _Swept[GrantRecord] = field(init=False)
     token_grants: dict[str, str] = field(default_factory=dict)  # token hash -> grant id
     runtime_rules: list[RuleModel] = field(default_factory=list)
     rule_counts: dict[int, RuleCount] = field(default_factory=dict)
@@ -72,6 +78,12 @@ class _BankState:
     mail_seq: int = 0
     served: Counter[tuple[str, str]] = field(default_factory=Counter)
     transfers: list[Transfer] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        cap = self.record_cap
+        self.challenges = _Swept(lambda c: c.forget_at, cap)
+        self.codes = _Swept(lambda c: c.forget_at, cap)
+        self.grants = _Swept(lambda g: g.forget_at, cap)
 
 
 class MemoryTenantStore:
@@ -222,11 +234,9 @@ class MemoryTenantStore:
         if record is None:
             state.grants.items.pop(grant_id, None)
         elif old is None:
-            swept = len(state.grants.items) >= state.grants.sweep_at
-            state.grants.put(grant_id, record, record.grant.auth_time)
-            if swept:  # forget the tokens of the grants the sweep forgot
-                live = state.grants.items
-                state.token_grants = {h: g for h, g in state.token_grants.items() if g in live}
+            for forgotten in state.grants.put(grant_id, record, record.grant.auth_time):
+                for hashed in forgotten.tokens:  # their tokens are forgotten with them
+                    state.token_grants.pop(hashed, None)
         else:
             state.grants.items[grant_id] = record
         for gone in set(old.tokens) - set(record.tokens if record else ()) if old else ():
@@ -302,10 +312,11 @@ class MemoryTenantStore:
 class MemoryStore:
     """Banks and their state in this process; gone when it exits."""
 
-    def __init__(self, *, linkage_cap: int = LINKAGE_CAP) -> None:
+    def __init__(self, *, linkage_cap: int = LINKAGE_CAP, record_cap: int = RECORD_CAP) -> None:
         self.records: dict[str, BankRecord] = {}
         self.states: dict[str, _BankState] = {}
         self.linkage_cap = linkage_cap
+        self.record_cap = record_cap
 
     async def open(self) -> None:
         """Nothing to do: the store lives in this process."""
@@ -320,7 +331,7 @@ class MemoryStore:
         old = self.records.get(code)
         generation = old.generation + 1 if old is not None else 0
         self.records[code] = BankRecord(code, scenario, source, generation)
-        self.states[code] = _BankState()
+        self.states[code] = _BankState(record_cap=self.record_cap)
         return old
 
     async def reset_bank(self, code: str) -> BankRecord:
@@ -328,7 +339,7 @@ class MemoryStore:
         if old is None:
             raise StoreError(f"bank {code} is not loaded")
         self.records[code] = record = replace(old, generation=old.generation + 1)
-        self.states[code] = _BankState()
+        self.states[code] = _BankState(record_cap=self.record_cap)
         return record
 
     def tenant(self, code: str) -> MemoryTenantStore:

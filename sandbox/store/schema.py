@@ -41,6 +41,7 @@ records = Table(
     Column("key", String(128), primary_key=True),
     Column("tag", String(128), nullable=True),
     Column("forget_at", Float, nullable=True),  # seconds since the epoch
+    Column("created", Float, nullable=False),  # wall clock: past a cap the oldest go first
     Column("version", BigInteger, nullable=False, server_default="0"),
     Column("data", Text, nullable=False),
     Index("records_by_tag", "bank", "kind", "tag"),

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from sandbox.clock import ClockState
+from sandbox.clock import ClockState, wall_seconds
 from sandbox.domain.linkage import Linkage
 from sandbox.domain.lockout import LockRecord
 from sandbox.domain.oauth.tokens import CodeRecord, GrantRecord
@@ -34,7 +34,7 @@ from sandbox.domain.records import JournalEntry, Mail, RuleCount, Transfer
 from sandbox.scenario.model import RuleModel, Scenario
 from sandbox.store import codec
 from sandbox.store.base import BankRecord, StoreError
-from sandbox.store.memory import JOURNAL_CAP, LINKAGE_CAP, OUTBOX_CAP
+from sandbox.store.memory import JOURNAL_CAP, LINKAGE_CAP, OUTBOX_CAP, RECORD_CAP
 from sandbox.store.schema import banks, journal, mails, records
 
 # aiosqlite logs every statement with its parameters at DEBUG: stored records hold CSRF
@@ -83,7 +83,9 @@ def _retryable(exc: DBAPIError) -> bool:
 class SqlStore:
     """Banks and their state in a SQL database."""
 
-    def __init__(self, url: str, *, linkage_cap: int = LINKAGE_CAP) -> None:
+    def __init__(
+        self, url: str, *, linkage_cap: int = LINKAGE_CAP, record_cap: int = RECORD_CAP
+    ) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         self.engine: AsyncEngine = create_async_engine(engine_url(url))
@@ -96,6 +98,7 @@ class SqlStore:
             else self.engine
         )
         self.linkage_cap = linkage_cap
+        self.record_cap = record_cap
         self._records: dict[tuple[str, int], BankRecord] = {}
         self._inserts: dict[tuple[str, str], itertools.count[int]] = {}
         if self.dialect == "sqlite":
@@ -269,7 +272,7 @@ class SqlTenantStore:
         query = select(records.c.data).where(self._where(kind))
         if tag is not None:
             query = query.where(records.c.tag == tag)
-        rows = await self._store.read(query.order_by(records.c.forget_at, records.c.key))
+        rows = await self._store.read(query.order_by(records.c.created, records.c.key))
         return [codec.loads(cls, row[0]) for row in rows]
 
     async def _update(
@@ -304,7 +307,9 @@ class SqlTenantStore:
                 }
                 if row is None:
                     await conn.execute(
-                        insert(records).values(bank=self.code, kind=kind, key=key, **values)
+                        insert(records).values(
+                            bank=self.code, kind=kind, key=key, created=wall_seconds(), **values
+                        )
                     )
                 else:
                     await conn.execute(
@@ -339,13 +344,12 @@ class SqlTenantStore:
                     key=key,
                     tag=tag,
                     forget_at=_epoch(forget_at),
+                    created=wall_seconds(),
                     data=codec.dumps(value),
                 )
             )
             if now is not None and self._store.due_for_sweep(self.code, kind):
-                await conn.execute(
-                    delete(records).where(self._where(kind), records.c.forget_at < now.timestamp())
-                )
+                await self._sweep(conn, kind, now)
 
         await self._store.atomic(work)
 
@@ -374,7 +378,7 @@ class SqlTenantStore:
                 oldest = (
                     select(records.c.key)
                     .where(live)
-                    .order_by(records.c.forget_at, records.c.key)
+                    .order_by(records.c.created, records.c.key)
                     .limit(held - cap + 1)
                 )
                 await conn.execute(delete(records).where(live, records.c.key.in_(oldest)))
@@ -385,6 +389,7 @@ class SqlTenantStore:
                     key=linkage.key,
                     tag=linkage.linkage_id,
                     forget_at=linkage.expires_at.timestamp(),
+                    created=wall_seconds(),
                     version=linkage.version,
                     data=codec.dumps(linkage),
                 )
@@ -539,6 +544,7 @@ class SqlTenantStore:
                         key=hashed,
                         tag=grant_id,
                         forget_at=_epoch(new.forget_at) if new is not None else None,
+                        created=wall_seconds(),
                         data=grant_id,
                     )
                 )
@@ -550,13 +556,30 @@ class SqlTenantStore:
         )
 
     async def _sweep_grants(self, conn: AsyncConnection, now: datetime) -> None:
-        stale = select(records.c.key).where(
-            self._where("grant"), records.c.forget_at < now.timestamp()
-        )
-        await conn.execute(delete(records).where(self._where("token"), records.c.tag.in_(stale)))
-        await conn.execute(
-            delete(records).where(self._where("grant"), records.c.forget_at < now.timestamp())
-        )
+        gone = await self._sweep(conn, "grant", now)
+        if gone:
+            await conn.execute(delete(records).where(self._where("token"), records.c.tag.in_(gone)))
+
+    async def _sweep(self, conn: AsyncConnection, kind: str, now: datetime) -> list[str]:
+        """Forget records of ``kind`` past their time, and the oldest past RECORD_CAP."""
+        where = self._where(kind)
+        stale = select(records.c.key).where(where, records.c.forget_at < now.timestamp())
+        gone = [row[0] for row in (await conn.execute(stale)).all()]
+        held = (await conn.execute(select(func.count()).where(where))).scalar() or 0
+        excess = held - len(gone) - self._store.record_cap
+        if excess > 0:
+            oldest = (
+                select(records.c.key)
+                .where(where, records.c.forget_at >= now.timestamp())
+                .order_by(records.c.created, records.c.key)
+                .limit(excess)
+            )
+            gone += [row[0] for row in (await conn.execute(oldest)).all()]
+        for start in range(0, len(gone), 500):
+            await conn.execute(
+                delete(records).where(where, records.c.key.in_(gone[start : start + 500]))
+            )
+        return gone
 
     async def grants(self) -> list[GrantRecord]:
         return await self._all("grant", GrantRecord)
@@ -576,7 +599,11 @@ class SqlTenantStore:
             ).scalar() or 0
             await conn.execute(
                 insert(records).values(
-                    bank=self.code, kind="rule", key=f"{held:08d}", data=rule.model_dump_json()
+                    bank=self.code,
+                    kind="rule",
+                    key=f"{held:08d}",
+                    created=wall_seconds(),
+                    data=rule.model_dump_json(),
                 )
             )
             return int(held) + 1
@@ -685,7 +712,11 @@ class SqlTenantStore:
             ).scalar() or 0
             await conn.execute(
                 insert(records).values(
-                    bank=self.code, kind="transfer", key=f"{held:08d}", data=codec.dumps(transfer)
+                    bank=self.code,
+                    kind="transfer",
+                    key=f"{held:08d}",
+                    created=wall_seconds(),
+                    data=codec.dumps(transfer),
                 )
             )
             # Every worker rebuilds its directory of this bank from the transfers.

@@ -30,6 +30,7 @@ from sandbox.scenario.rules import decide
 from sandbox.steps import Step
 from sandbox.store import StoreError, open_store
 from sandbox.store.base import Store, TenantStore
+from sandbox.store.sql import SWEEP_EVERY
 from tests.stores import fresh_store
 
 BANK = "2011"
@@ -578,3 +579,24 @@ async def test_transfers_are_kept_in_order(tenant: TenantStore) -> None:
     await tenant.add_transfer(first)
     await tenant.add_transfer(second)
     assert await tenant.transfers() == [first, second]
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgresql"])
+async def test_growth_is_bounded_under_a_frozen_clock(kind: str, tmp_path: Path) -> None:
+    """Nothing expires while the clock stands still: past the cap the oldest are forgotten."""
+    cap = 20
+    async with fresh_store(kind, tmp_path, record_cap=cap) as store:
+        await store.put_bank(BANK, SCENARIO, "<contract>")
+        tenant = store.tenant(BANK)
+        inserted = SWEEP_EVERY + 40  # at least one sweep, whatever the backend's rhythm
+        for n in range(inserted):
+            await tenant.put_code(token_hash(f"code-{n}"), new_code(), NOW)
+            await put_grant(tenant, new_grant(f"g_{n}", f"a{n}", f"r{n}"))
+        newest = await tenant.update_code(token_hash(f"code-{inserted - 1}"), keep)
+        assert newest is not None  # the newest are kept
+        assert await tenant.update_code(token_hash("code-0"), keep) is None
+        held = len(await tenant.grants())
+        assert held <= cap + SWEEP_EVERY
+        assert held < inserted
+        assert await tenant.grant_of_token(token_hash("a0")) is None  # forgotten with its grant
+        assert await tenant.grant_of_token(token_hash(f"a{inserted - 1}")) is not None

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(128), primary_key=True),
         sa.Column("tag", sa.String(128), nullable=True),
         sa.Column("forget_at", sa.Float(), nullable=True),
+        sa.Column("created", sa.Float(), nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
         sa.Column("data", sa.Text(), nullable=False),
     )
