@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from sandbox.redact import redact_text
 
@@ -29,12 +31,58 @@ class JsonFormatter(logging.Formatter):
             trace = redact_text(self.formatException(record.exc_info))
             out["error"] = trace.splitlines()[-1]
             out["traceback"] = trace
-        return json.dumps(out, ensure_ascii=False, default=str)
+        return orjson.dumps(out, default=str).decode()
+
+
+class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes the lines of one event-loop iteration in one go, in order.
+
+    A plain StreamHandler writes and flushes once per record: a system call per request.
+    Here records are formatted at once and kept in order; the stream is written when the
+    running loop gets to it (or at once, outside a loop, for an error, or at shutdown).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending: list[str] = []
+        self._scheduled = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:  # pragma: no cover - what logging itself does
+            self.handleError(record)
+            return
+        self._pending.append(line)
+        if record.levelno >= logging.ERROR:
+            self.flush()
+            return
+        if not self._scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self._scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._scheduled = False
+            if self._pending:
+                lines, self._pending = self._pending, []
+                self.stream.write("\n".join(lines) + "\n")
+            super().flush()
 
 
 def configure(level: str = "INFO") -> None:
     """Send every log record to stderr as JSON lines."""
-    handler = logging.StreamHandler()
+    # Records never show the caller, thread or process: skip computing them for each one.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    handler = LoopBufferedHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
 
-from sandbox.logs import FIELDS, JsonFormatter
+from sandbox.logs import FIELDS, JsonFormatter, LoopBufferedHandler
 
 
 def _record(**extra: object) -> logging.LogRecord:
@@ -55,3 +57,30 @@ def test_secrets_in_free_text_are_masked() -> None:
     assert "1234" not in data["message"]
     assert "abc.DEF-123" not in data["message"]
     assert "state=ok" in data["message"]
+
+
+async def test_lines_of_one_loop_iteration_are_written_together_in_order() -> None:
+    stream = io.StringIO()
+    handler = LoopBufferedHandler()
+    handler.setStream(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for n in range(5):
+        handler.emit(_record_of(f"line {n}"))
+    assert stream.getvalue() == ""  # held until the loop gets to it
+    await asyncio.sleep(0)
+    assert stream.getvalue().splitlines() == [f"line {n}" for n in range(5)]
+    handler.emit(_record_of("boom", logging.ERROR))  # errors are not held
+    assert stream.getvalue().splitlines()[-1] == "boom"
+
+
+def test_outside_a_loop_every_line_is_written_at_once() -> None:
+    stream = io.StringIO()
+    handler = LoopBufferedHandler()
+    handler.setStream(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.emit(_record_of("alone"))
+    assert stream.getvalue() == "alone\n"
+
+
+def _record_of(message: str, level: int = logging.INFO) -> logging.LogRecord:
+    return logging.LogRecord("sandbox.access", level, __file__, 1, message, (), None)

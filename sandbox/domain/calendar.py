@@ -109,6 +109,18 @@ class ServiceCalendar:
             ClosedWindow(to_jst(w.start), to_jst(w.end), w.reason or "maintenance")
             for w in maintenance
         )
+        self._days: dict[date, tuple[ClosedWindow, ...]] = {}
+        # [since, until): a span known to be open (checked on every request, so remembered).
+        self._open: tuple[datetime, datetime] | None = None
+
+    def _seed_windows(self, day: date) -> tuple[ClosedWindow, ...]:
+        """The seed windows starting on ``day`` (a few days are remembered)."""
+        found = self._days.get(day)
+        if found is None:
+            if len(self._days) > 8:
+                self._days.clear()
+            found = self._days[day] = tuple(seed_windows_starting_on(day, self._hours))
+        return found
 
     def _covering(self, moment: datetime) -> Iterator[ClosedWindow]:
         """Every single (unmerged) window that covers ``moment``."""
@@ -116,18 +128,32 @@ class ServiceCalendar:
             # No seed window lasts longer than a day, so it started today or yesterday.
             today = moment.date()
             for day in (today - timedelta(days=1), today):
-                for window in seed_windows_starting_on(day, self._hours):
+                for window in self._seed_windows(day):
                     if window.covers(moment):
                         yield window
         for window in self._maintenance:
             if window.covers(moment):
                 yield window
 
+    def _next_start(self, moment: datetime) -> datetime:
+        """The start of the first window after ``moment`` (or two days on, if none sooner)."""
+        horizon = moment + timedelta(days=2)
+        starts = [w.start for w in self._maintenance if moment < w.start < horizon]
+        if self._hours.seed_calendar:
+            today = moment.date()
+            for day in (today, today + timedelta(days=1)):
+                starts += [w.start for w in self._seed_windows(day) if w.start > moment]
+        return min(starts, default=horizon)
+
     def closed_window(self, now: datetime) -> ClosedWindow | None:
         """The merged closed window around ``now``, or None when the service is open."""
         moment = to_jst(now)
+        known = self._open
+        if known is not None and known[0] <= moment < known[1]:
+            return None
         here = list(self._covering(moment))
         if not here:
+            self._open = (moment, self._next_start(moment))
             return None
         main = max(here, key=lambda w: (w.end, w.end - w.start))
         start = min(w.start for w in here)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from aiohttp import web
-from aiohttp_session import setup as setup_session
-from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from sandbox.scenario.bundled import default_scenario
 from sandbox.scenario.loader import load_scenario
@@ -20,6 +17,7 @@ from sandbox.tenant.registry import Registry
 from sandbox.web.errors import error_middleware
 from sandbox.web.keys import REGISTRY, SETTINGS
 from sandbox.web.middleware import journal_middleware, security_middleware
+from sandbox.web.session import SESSION_KEY, session_key, set_cookie
 
 __all__ = ["REGISTRY", "SETTINGS", "Loaded", "create_app", "scenario_files"]
 
@@ -79,17 +77,8 @@ def create_app(
             await registry.store.close()
 
     app.cleanup_ctx.append(state)
-    key = hashlib.sha256(settings.secret_key).digest()
-    setup_session(
-        app,
-        EncryptedCookieStorage(
-            key,
-            cookie_name="SANDBOX_SESSION",
-            httponly=True,
-            samesite="Lax",
-            path="/parasol/",
-        ),
-    )
+    app[SESSION_KEY] = session_key(settings.secret_key)
+    app.on_response_prepare.append(set_cookie)
     app.router.add_static("/static/", Path(__file__).parent / "static", name="static")
     from sandbox.web import authorize, control, data_api, docs, oauth_routes, screens, transfer
 

@@ -1,22 +1,73 @@
-"""Which linkages a browser owns: their ids in the encrypted session cookie."""
+"""Which linkages a browser owns: their ids in a signed session cookie.
+
+A linkage id is already in the screen URLs, so the cookie needs no secrecy, only integrity:
+``id:id:...:id.signature`` with an HMAC-SHA256 under the app's secret key. Another browser cannot
+claim a linkage it saw the URL of, and every worker with the same ``SANDBOX_SECRET_KEY``
+accepts the cookie. Reading it costs one HMAC; API requests never touch it.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 from aiohttp import web
-from aiohttp_session import get_session
 
-SESSION_KEY = "linkages"
+COOKIE = "SANDBOX_SESSION"
 MAX_LINKAGES_PER_SESSION = 8
+SESSION_KEY = web.AppKey("session_key", bytes)
+_OWNED = web.RequestKey("owned_linkages", list[str])
+_CHANGED = web.RequestKey("owned_linkages_changed", bool)
 
 
-async def bind(request: web.Request, linkage_id: str, replaces: str | None = None) -> None:
-    """Remember in the (encrypted) session cookie that this browser owns the linkage."""
-    session = await get_session(request)
-    owned = [lid for lid in session.get(SESSION_KEY, []) if lid != replaces]
-    owned.append(linkage_id)
-    session[SESSION_KEY] = owned[-MAX_LINKAGES_PER_SESSION:]
+def session_key(secret: bytes) -> bytes:
+    """The HMAC key of the session cookie, derived from the app's secret key."""
+    return hashlib.sha256(b"sandbox-session-cookie\x00" + secret).digest()
+
+
+def _signature(key: bytes, payload: str) -> str:
+    digest = hmac.new(key, payload.encode("ascii"), hashlib.sha256).digest()[:18]
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def _read(request: web.Request) -> list[str]:
+    known: list[str] | None = request.get(_OWNED)
+    if known is not None:
+        return known
+    owned: list[str] = []
+    value = request.cookies.get(COOKIE, "")
+    payload, _, signature = value.rpartition(".")
+    if payload and value.isascii():
+        expected = _signature(request.app[SESSION_KEY], payload)
+        if hmac.compare_digest(expected, signature):
+            owned = payload.split(":")[-MAX_LINKAGES_PER_SESSION:]
+    request[_OWNED] = owned
+    return owned
 
 
 async def owns(request: web.Request, linkage_id: str) -> bool:
-    session = await get_session(request)
-    return linkage_id in session.get(SESSION_KEY, [])
+    """Whether this browser's cookie names ``linkage_id``."""
+    return linkage_id in _read(request)
+
+
+async def bind(request: web.Request, linkage_id: str, replaces: str | None = None) -> None:
+    """Remember that this browser owns the linkage (the cookie goes out with the response)."""
+    owned = [lid for lid in _read(request) if lid != replaces]
+    owned.append(linkage_id)
+    request[_OWNED] = owned[-MAX_LINKAGES_PER_SESSION:]
+    request[_CHANGED] = True
+
+
+async def set_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: send the cookie when a handler bound a linkage.
+
+    The headers are final by then, so the Set-Cookie line is added as a header. Linkage ids
+    and the signature use only cookie-safe characters (RFC 6265: no comma, no quotes).
+    """
+    if not request.get(_CHANGED):
+        return
+    owned: list[str] = request[_OWNED]
+    payload = ":".join(owned)
+    value = f"{payload}.{_signature(request.app[SESSION_KEY], payload)}"
+    response.headers.add("Set-Cookie", f"{COOKIE}={value}; HttpOnly; Path=/parasol/; SameSite=Lax")

@@ -19,8 +19,17 @@ CURRENCY = "JPY"
 
 def base_stamp(now: datetime) -> tuple[str, str, str]:
     """(base_date, base_time, base_date_time) of ``now`` in Japan time."""
-    local = to_jst(now).replace(microsecond=0)
-    return local.date().isoformat(), local.strftime("%H:%M:%S+09:00"), local.isoformat()
+    return _stamp(to_jst(now).replace(microsecond=0))
+
+
+@functools.lru_cache(maxsize=64)
+def _stamp(local: datetime) -> tuple[str, str, str]:
+    # One per second at most: every response of that second shares it.
+    return (
+        local.date().isoformat(),
+        f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}+09:00",
+        local.isoformat(),
+    )
 
 
 def account_json(

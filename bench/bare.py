@@ -1,0 +1,60 @@
+"""The baseline: bare aiohttp serving the sandbox's own answers, as fast as aiohttp can.
+
+Usage: python bench/bare.py --port 0 --pages PAGES.json
+
+PAGES.json maps a path to ``{"token": ..., "body": <the JSON the sandbox answered>}``. Each
+request looks its Bearer token up in a dict and encodes the body with orjson, so the
+baseline does the least any server answering those bytes must do. Prints the URL it runs on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+
+def make_app(pages: dict[str, dict[str, Any]]) -> web.Application:
+    tokens = {f"Bearer {page['token']}": page["token"] for page in pages.values()}
+    bodies = {path: page["body"] for path, page in pages.items()}
+
+    async def handle(request: web.Request) -> web.Response:
+        path = request.path_qs
+        if tokens.get(request.headers.get("Authorization", "")) is None or path not in bodies:
+            return web.Response(status=401)
+        return web.Response(
+            body=orjson.dumps(bodies[path]),
+            content_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(body=b'{"status":"ok"}', content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/_sandbox/health", health)
+    app.router.add_route("GET", "/{tail:.*}", handle)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--pages", type=Path)
+    args = parser.parse_args()
+    pages = json.loads(args.pages.read_text(encoding="utf-8")) if args.pages else {}
+    web.run_app(
+        make_app(pages),
+        host="127.0.0.1",
+        port=args.port,
+        access_log=None,
+        print=lambda text: print(text, flush=True),
+    )
+
+
+if __name__ == "__main__":
+    main()
