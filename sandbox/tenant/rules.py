@@ -19,6 +19,10 @@ class RuleEngine:
     async def all(self) -> list[RuleModel]:
         return self._scenario_rules + await self._store.runtime_rules()
 
+    async def any(self) -> bool:
+        """Whether any rule is armed (most banks have none: no context to build then)."""
+        return bool(self._scenario_rules) or bool(await self._store.runtime_rules())
+
     async def add(self, rule: RuleModel) -> int:
         """Arm a run-time rule (cleared by reset); returns its index."""
         return len(self._scenario_rules) + await self._store.add_rule(rule) - 1

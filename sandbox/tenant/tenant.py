@@ -54,6 +54,9 @@ class Moved:
     revoked_grants: int
 
 
+_GO = Verdict()
+
+
 def initial_clock(scenario: Scenario) -> ClockState:
     return ClockState.starting(scenario.clock.start, scenario.clock.frozen, wall_seconds())
 
@@ -125,6 +128,8 @@ class Tenant:
         """Service hours first, then scenario rules, for one step or endpoint."""
         if self.calendar.closed_window(now) is not None:
             return Verdict(error="off_hours", retry_after=self.calendar.retry_after_seconds(now))
+        if not await self.rules.any():
+            return _GO
         effect = await self.rules.match(
             RuleContext(step=step, now=now, endpoint=endpoint, account=account, client_id=client_id)
         )

@@ -16,7 +16,7 @@ from sandbox.store import open_store
 from sandbox.tenant.registry import Registry
 from sandbox.web.errors import error_middleware
 from sandbox.web.keys import REGISTRY, SETTINGS
-from sandbox.web.middleware import journal_middleware, security_middleware
+from sandbox.web.middleware import journal_middleware, security_headers
 from sandbox.web.session import SESSION_KEY, session_key, set_cookie
 
 __all__ = ["REGISTRY", "SETTINGS", "Loaded", "create_app", "scenario_files"]
@@ -58,7 +58,7 @@ def create_app(
         scenarios = scenario_files(settings.scenario_paths) if owned else []
     app = web.Application(
         # journal outside error: the journal records what the error middleware answered.
-        middlewares=[security_middleware, journal_middleware, error_middleware],
+        middlewares=[journal_middleware, error_middleware],
         client_max_size=2 * 1024 * 1024,
     )
     app[SETTINGS] = settings
@@ -79,6 +79,7 @@ def create_app(
     app.cleanup_ctx.append(state)
     app[SESSION_KEY] = session_key(settings.secret_key)
     app.on_response_prepare.append(set_cookie)
+    app.on_response_prepare.append(security_headers)
     app.router.add_static("/static/", Path(__file__).parent / "static", name="static")
     from sandbox.web import authorize, control, data_api, docs, oauth_routes, screens, transfer
 

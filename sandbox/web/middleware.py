@@ -1,4 +1,5 @@
-"""Middlewares: security headers and cross-site refusal, one journal line per request."""
+"""The journal middleware (one log line and journal entry per request, cross-site refusal)
+and the security headers every response carries."""
 
 from __future__ import annotations
 
@@ -38,37 +39,34 @@ def _cross_site_control(request: web.Request) -> bool:
     return origin == "null" or urlsplit(origin).netloc != request.host
 
 
-@web.middleware
-async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Frame, referrer and sniffing protection on every response; no cross-site control."""
-    response: web.StreamResponse
-    if _cross_site_control(request):
-        refusal = {
-            "error": "forbidden_origin",
-            "message": "control calls from another origin's web page are refused",
-        }
-        response = json_response(refusal, 403, {"Cache-Control": "no-store"})
-    else:
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            response = exc
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: frame, referrer and sniffing protection on every response."""
+    headers = response.headers
     for name, value in _SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+        headers.setdefault(name, value)
     if surface(request) == "html":
-        response.headers.setdefault("Cache-Control", "no-store")
-    if isinstance(response, web.HTTPException):
-        raise response
-    return response
+        headers.setdefault("Cache-Control", "no-store")
+
+
+_REFUSAL = {
+    "error": "forbidden_origin",
+    "message": "control calls from another origin's web page are refused",
+}
 
 
 @web.middleware
 async def journal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """One JSON log line and one journal entry per request; secrets redacted."""
+    """One JSON log line and one journal entry per request (secrets redacted); no control
+    call from another origin's web page."""
     started = time.perf_counter()
     status = 500
     try:
-        response = await handler(request)
+        if _cross_site_control(request):
+            response: web.StreamResponse = json_response(
+                _REFUSAL, 403, {"Cache-Control": "no-store"}
+            )
+        else:
+            response = await handler(request)
         status = response.status
         return response
     except web.HTTPException as exc:
