@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import importlib
 import os
 import sys
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     """Start the web server (blocks until interrupted)."""
+    gc.disable()  # until the app is built (see sandbox.serve.run_worker)
     settings = Settings.from_env()
     overrides: dict[str, Any] = {}
     if args.host is not None:
