@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import latency as latency_bench  # noqa: E402
 from api import LINES, REF  # noqa: E402
-from stores import SCENARIO, _cpu_seconds, _rss_mb, _token  # noqa: E402
+from stores import SCENARIO, _cpu_seconds, _rss_mb, _token, wrk_output  # noqa: E402
 
 from sandbox.domain.refs import account_id  # noqa: E402
 
@@ -107,22 +107,7 @@ def bare_process(pages: Path | None) -> Process:
 
 def wrk(url: str, token: str, seconds: int, pid: int) -> Load:
     before = _cpu_seconds([pid])
-    done = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            "-c32",
-            f"-d{seconds}s",
-            "--latency",
-            "-H",
-            f"Authorization: Bearer {token}",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 30,
-        check=True,
-    )
+    done = subprocess.CompletedProcess([], 0, wrk_output(url, token, seconds))
     used = _cpu_seconds([pid]) - before
     if "Non-2xx" in done.stdout:
         raise RuntimeError(f"failed requests on {url}:\n{done.stdout}")

@@ -170,24 +170,22 @@ async def _token(url: str) -> str:
             return str(body["access_token"])
 
 
-def _wrk(url: str, token: str, seconds: int) -> tuple[float, float]:
-    """Requests/s and p99 (ms) of ``wrk -t1 -c32`` on ``url``."""
+def wrk_output(url: str, token: str, seconds: int) -> str:
+    """What ``wrk -t1 -c32 --latency`` prints for ``seconds`` of GETs on ``url``."""
+    header = f"Authorization: Bearer {token}"
     done = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            "-c32",
-            f"-d{seconds}s",
-            "--latency",
-            "-H",
-            f"Authorization: Bearer {token}",
-            url,
-        ],
+        ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-H", header, url],
         capture_output=True,
         text=True,
         timeout=seconds + 30,
         check=True,
     )
+    return done.stdout
+
+
+def _wrk(url: str, token: str, seconds: int) -> tuple[float, float]:
+    """Requests/s and p99 (ms) of ``wrk -t1 -c32`` on ``url``."""
+    done = subprocess.CompletedProcess([], 0, wrk_output(url, token, seconds))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)[1])  # type: ignore[index]
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", done.stdout)
     assert p99 is not None, done.stdout

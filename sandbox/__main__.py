@@ -119,52 +119,50 @@ def _db_store(args: argparse.Namespace) -> str | None:
 
 def _db_upgrade(args: argparse.Namespace) -> int:
     """Create the schema or migrate it to the newest revision."""
-    url = _db_store(args)
-    if url is None:
-        return 2
-    import asyncio
+    from sandbox.store import migrations
 
-    from sandbox.store import StoreError
-    from sandbox.store.sql import SqlStore
+    async def upgrade(engine: Any) -> str:
+        await migrations.upgrade(engine)
+        return f"schema at revision {await migrations.current(engine)}"
 
-    async def run() -> str | None:
-        from sandbox.store import migrations
-
-        store = SqlStore(url)
-        try:
-            await migrations.upgrade(store.engine)
-            return await migrations.current(store.engine)
-        finally:
-            await store.close()
-
-    try:
-        revision = asyncio.run(run())
-    except (StoreError, OSError) as exc:
-        print(f"sandbox db upgrade: {exc}", file=sys.stderr)
-        return 2
-    print(f"schema at revision {revision}")
-    return 0
+    return _on_store(args, "upgrade", upgrade)
 
 
 def _db_current(args: argparse.Namespace) -> int:
     """Print the revision the store's schema is at."""
+    from sandbox.store import migrations
+
+    async def current(engine: Any) -> str:
+        return f"{await migrations.current(engine) or 'no schema'} (newest: {migrations.head()})"
+
+    return _on_store(args, "current", current)
+
+
+def _on_store(args: argparse.Namespace, name: str, action: Any) -> int:
+    """Run ``action(engine)`` on the SQL store of --store / SANDBOX_STORE; print its line."""
     url = _db_store(args)
     if url is None:
         return 2
     import asyncio
 
-    from sandbox.store import migrations
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from sandbox.store import StoreError
     from sandbox.store.sql import SqlStore
 
-    async def run() -> str | None:
+    async def run() -> str:
         store = SqlStore(url)
         try:
-            return await migrations.current(store.engine)
+            line: str = await action(store.engine)
+            return line
         finally:
             await store.close()
 
-    revision = asyncio.run(run())
-    print(f"{revision or 'no schema'} (newest: {migrations.head()})")
+    try:
+        print(asyncio.run(run()))
+    except (StoreError, OSError, SQLAlchemyError) as exc:
+        print(f"sandbox db {name}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
     return 0
 
 
