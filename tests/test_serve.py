@@ -399,3 +399,61 @@ async def test_two_workers_share_one_port_and_one_state(database: str, tmp_path:
     finally:
         server.stop()
         reserved.close()
+
+
+async def test_uploads_transfers_and_approvals_are_one_state_across_processes(
+    database: str, tmp_path: Path
+) -> None:
+    scenario = _scenario(tmp_path)
+    jar = aiohttp.CookieJar(unsafe=True)
+    with serving(database, scenario) as one, serving(database, scenario) as two:
+        async with _session(one.url, jar) as a, _session(two.url, jar) as b:
+            # A scenario uploaded through one process is served by the other.
+            uploaded = await a.put(
+                "/_sandbox/scenario", data=SCENARIO.replace('code: "2011"', 'code: "2012"')
+            )
+            assert uploaded.status == 200
+            loaded = (await _json(b, "/_sandbox/scenarios"))["loaded"]
+            assert {bank["bank"] for bank in loaded} == {"2011", "2012"}
+            health = await (
+                await b.get("/.well-known/oauth-authorization-server/parasol/v1/banks/2012")
+            ).json()
+            assert health["issuer"].endswith("/parasol/v1/banks/2012")
+            # 20 approvals at once, split over both processes: one code.
+            driver = CustomerDriver(a, BANK)
+            await driver.authorize(**APP)
+            await driver.enter_account(TARO)
+            await driver.enter_identity(TARO)
+            await driver.go_to_confirm()
+            await driver.press_call_button()
+            await driver.confirm()
+            page = await driver.enter_pin(TARO.pin)
+            assert isinstance(page, Page)
+            assert page.screen == "consent"
+            drivers = []
+            for i in range(20):
+                copy = CustomerDriver((a, b)[i % 2], BANK)
+                copy.page = driver.page
+                drivers.append(copy)
+            results = await asyncio.gather(*(d.approve() for d in drivers))
+            codes = [r.code for r in results if isinstance(r, Outcome) and r.code]
+            assert len(codes) == 1
+            tokens = await _redeem(a, codes[0])
+            # 移管 through one process: the other answers with the new account at once.
+            accounts = await (
+                await b.get(
+                    f"/parasol/v1/banks/{BANK}/accounts",
+                    headers={"Authorization": f"Bearer {tokens['access_token']}"},
+                )
+            ).json()
+            account_id = accounts["accounts"][0]["account_id"]
+            moved = await a.post(f"/_sandbox/accounts/{account_id}/transfer", json={})
+            assert moved.status == 200, await moved.text()
+            new = (await moved.json())["new"]
+            assert await _accounts(b, tokens["access_token"]) == 401  # its grants are revoked
+            relinked = await CustomerDriver(b, BANK).link(
+                TARO.but(branch_code=new["branch_code"], account_number=new["account_number"]),
+                **APP,
+            )
+            assert isinstance(relinked, Outcome), relinked
+            assert relinked.code is not None

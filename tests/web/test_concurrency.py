@@ -156,3 +156,31 @@ async def test_parallel_wrong_identities_lock_the_account_exactly_once(
     assert isinstance(page, Page)
     assert (page.status, page.error_code) == (403, "locked")
     assert page.screen != "phone"
+
+
+async def test_twenty_parallel_approvals_issue_one_code(
+    client: Client, driver: CustomerDriver
+) -> None:
+    """Screen ⑥: 許可する sent 20 times at once (a double click, a retry storm)."""
+    await driver.authorize(**APP)
+    await driver.enter_account(TARO)
+    await driver.enter_identity(TARO)
+    await driver.go_to_confirm()
+    await driver.press_call_button()
+    await driver.confirm()
+    page = await driver.enter_pin(TARO.pin)
+    assert isinstance(page, Page)
+    assert page.screen == "consent"
+    results = await asyncio.gather(*(driver.approve() for _ in range(20)))
+    codes = [r.code for r in results if isinstance(r, Outcome) and r.code is not None]
+    assert len(codes) == 1
+    refused = [r for r in results if isinstance(r, Page)]
+    assert len(refused) == 19
+    assert {r.error_code for r in refused} <= {"invalid_form", "session_expired"}
+    mails = await (await client.get("/_sandbox/outbox")).json()
+    assert len(mails["mails"]) == 1  # one completion mail, for the one code
+    status, _ = await post_token(
+        client,
+        {"grant_type": "authorization_code", "code": codes[0], "redirect_uri": REDIRECT},
+    )
+    assert status == 200
