@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from sandbox.clock import wall_seconds
 from sandbox.redact import redact_text
 
 FIELDS = "fields"
@@ -66,6 +67,19 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self._scheduled = True
             loop.call_soon(self.flush)
 
+    def add_line(self, line: str) -> None:
+        """Queue a line formatted elsewhere (the access log's fast path)."""
+        with self.lock:  # type: ignore[union-attr]
+            self._pending.append(line)
+            if not self._scheduled:
+                try:
+                    loop = asyncio.get_running_loop()
+                except RuntimeError:
+                    self.flush()
+                    return
+                self._scheduled = True
+                loop.call_soon(self.flush)
+
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
             self._scheduled = False
@@ -75,6 +89,32 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
             super().flush()
 
 
+_ACCESS = logging.getLogger("sandbox.access")
+_fast: LoopBufferedHandler | None = None
+
+
+def access(message: str, fields: dict[str, Any]) -> None:
+    """One access-log line: the same JSON a JsonFormatter writes, without a LogRecord.
+
+    Taken only when :func:`configure` set up the one buffered handler and nothing else
+    listens to ``sandbox.access``; otherwise an ordinary ``logger.info``.
+    """
+    if not _ACCESS.isEnabledFor(logging.INFO):
+        return
+    handler = _fast
+    if handler is None or _ACCESS.handlers or logging.getLogger().handlers != [handler]:
+        _ACCESS.info("%s", message, extra={FIELDS: fields})
+        return
+    out: dict[str, Any] = {
+        "ts": datetime.fromtimestamp(wall_seconds(), UTC).isoformat(timespec="milliseconds"),
+        "level": "info",
+        "logger": "sandbox.access",
+        "message": redact_text(message),
+    }
+    out.update(fields)
+    handler.add_line(orjson.dumps(out, default=str).decode())
+
+
 def configure(level: str = "INFO") -> None:
     """Send every log record to stderr as JSON lines."""
     # Records never show the caller, thread or process: skip computing them for each one.
@@ -82,7 +122,8 @@ def configure(level: str = "INFO") -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    handler = LoopBufferedHandler()
+    global _fast
+    handler = _fast = LoopBufferedHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

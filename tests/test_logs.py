@@ -7,6 +7,7 @@ import io
 import json
 import logging
 
+from sandbox import logs
 from sandbox.logs import FIELDS, JsonFormatter, LoopBufferedHandler
 
 
@@ -84,3 +85,27 @@ def test_outside_a_loop_every_line_is_written_at_once() -> None:
 
 def _record_of(message: str, level: int = logging.INFO) -> logging.LogRecord:
     return logging.LogRecord("sandbox.access", level, __file__, 1, message, (), None)
+
+
+async def test_access_lines_take_the_fast_path_with_the_same_json() -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        logs.configure("INFO")
+        handler = root.handlers[0]
+        assert isinstance(handler, LoopBufferedHandler)
+        stream = io.StringIO()
+        handler.setStream(stream)
+        logs.access("GET /x?code=secret-code 200", {"status": 200, "note": "本人認証"})
+        logs.access("GET /y 404", {"status": 404})
+        await asyncio.sleep(0)
+        first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+        assert first["logger"] == "sandbox.access"
+        assert first["level"] == "info"
+        assert first["message"] == "GET /x?code=[redacted] 200"
+        assert (first["status"], first["note"]) == (200, "本人認証")
+        assert second["message"] == "GET /y 404"
+        assert first["ts"] <= second["ts"]
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])

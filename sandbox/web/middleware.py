@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from sandbox import logs
 from sandbox.domain.records import JournalEntry
-from sandbox.logs import FIELDS
 from sandbox.redact import redacted_query
 from sandbox.web.common import json_response
 from sandbox.web.errors import surface
@@ -93,8 +93,7 @@ async def _record(request: web.Request, status: int, started: float) -> None:
         "rule": request.get(RULE),
         "params": params,
     }
-    if log.isEnabledFor(logging.INFO):
-        log.info("%s %s %s", request.method, request.path, status, extra={FIELDS: entry})
+    logs.access(f"{request.method} {request.path} {status}", entry)
     tenant = request.get(TENANT)
     if tenant is not None and tenant.bank_code == bank:
         await tenant.store.record_request(
