@@ -97,7 +97,9 @@ def access(message: str, fields: dict[str, Any]) -> None:
     """One access-log line: the same JSON a JsonFormatter writes, without a LogRecord.
 
     Taken only when :func:`configure` set up the one buffered handler and nothing else
-    listens to ``sandbox.access``; otherwise an ordinary ``logger.info``.
+    listens to ``sandbox.access``; otherwise an ordinary ``logger.info``. ``message`` must
+    hold nothing secret (the caller passes method, path and status; the query's secrets are
+    redacted in ``fields``).
     """
     if not _ACCESS.isEnabledFor(logging.INFO):
         return
@@ -109,7 +111,7 @@ def access(message: str, fields: dict[str, Any]) -> None:
         "ts": datetime.fromtimestamp(wall_seconds(), UTC).isoformat(timespec="milliseconds"),
         "level": "info",
         "logger": "sandbox.access",
-        "message": redact_text(message),
+        "message": message,  # method, path and status: what the fields say, no query
     }
     out.update(fields)
     handler.add_line(orjson.dumps(out, default=str).decode())

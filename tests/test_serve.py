@@ -457,3 +457,29 @@ async def test_uploads_transfers_and_approvals_are_one_state_across_processes(
             )
             assert isinstance(relinked, Outcome), relinked
             assert relinked.code is not None
+
+
+async def test_the_shipped_access_log_holds_no_secret(tmp_path: Path) -> None:
+    """`sandbox serve` as shipped (access log on, JSON to stderr): no PIN, code or token."""
+    server = Server(
+        ["--port", "0", "--scenario", str(_scenario(tmp_path))], {"SANDBOX_ACCESS_LOG": "1"}
+    )
+    secrets_seen: list[str] = [SECRET_ONE]  # (the PIN goes in a form body, never logged)
+    try:
+        async with _session(server.url, aiohttp.CookieJar(unsafe=True)) as s:
+            driver = CustomerDriver(s, BANK)
+            outcome = await driver.link(TARO, **APP)
+            assert isinstance(outcome, Outcome)
+            assert outcome.code is not None
+            tokens = await _redeem(s, outcome.code)
+            secrets_seen += [outcome.code, tokens["access_token"], tokens["refresh_token"]]
+            # Secrets where they do not belong: in the query string, under odd names too.
+            await s.get(f"/parasol/v1/banks/{BANK}/accounts?access_token={tokens['access_token']}")
+            await s.get(f"/parasol/v1/banks/{BANK}/accounts?code={outcome.code}")
+            assert await _accounts(s, tokens["access_token"]) == 200
+    finally:
+        server.stop()
+    log = "".join(server.output)
+    assert '"logger":"sandbox.access"' in log  # the access log was on
+    for secret in secrets_seen:
+        assert secret not in log, f"a secret reached the log: {secret[:4]}..."
