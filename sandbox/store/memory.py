@@ -31,7 +31,7 @@ SWEEP_MIN = 1024  # records a table may hold before its first sweep
 # Codes, grants (with their tokens) and phone challenges kept per bank at most: under a
 # frozen clock nothing expires, so past the cap the oldest is forgotten (a code or token
 # that old then answers like an unknown one).
-RECORD_CAP = 50_000
+RECORD_CAP = 10_000
 
 
 class _Swept(Generic[V]):

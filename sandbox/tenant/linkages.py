@@ -199,7 +199,9 @@ class LinkageService:
         customer = self.customer(linkage)
         assert linkage.account_ref is not None
         # The step is taken (saved) first: of two racing approvals only one issues a code.
+        # Then the linkage is forgotten: a finished one answers like an unknown one anyway.
         done = await self._save(flow.approved(linkage))
+        await self._store.drop_linkage(done.key)
         code = await self._oauth.issue_code(
             done.request, customer.customer_id, (done.account_ref or "",), now
         )
