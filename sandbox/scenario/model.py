@@ -28,6 +28,9 @@ BankCode = Annotated[StrictStr, Field(pattern=r"^\d{4}$", examples=["2011"])]
 BranchCode = Annotated[StrictStr, Field(pattern=r"^\d{3}$", examples=["001"])]
 AccountNumber = Annotated[StrictStr, Field(pattern=r"^\d{7}$", examples=["1234567"])]
 Pin = Annotated[StrictStr, Field(pattern=r"^\d{4}$", examples=["1234"])]
+# Upper bounds keep every date computed from a scenario, and every amount, representable.
+MAX_TTL_SECONDS = 10 * 366 * 86400  # ten years
+MAX_YEN = 10**15
 HalfWidthKana = Annotated[StrictStr, Field(pattern=r"^[\uff66-\uff9f ]+$", examples=["ﾃﾞｰﾀ ﾀﾛｳ"])]
 
 
@@ -58,8 +61,8 @@ class Policy(_Model):
     phone_window_seconds: StrictInt = Field(120, ge=1, le=3600)
     code_ttl_seconds: StrictInt = Field(60, ge=1, le=3600)
     linkage_ttl_seconds: StrictInt = Field(1800, ge=60, le=86400)
-    access_token_ttl_seconds: StrictInt = Field(3600, ge=1)
-    refresh_token_ttl_seconds: StrictInt = Field(90 * 86400, ge=1)
+    access_token_ttl_seconds: StrictInt = Field(3600, ge=1, le=MAX_TTL_SECONDS)
+    refresh_token_ttl_seconds: StrictInt = Field(90 * 86400, ge=1, le=MAX_TTL_SECONDS)
     reauth_period_days: StrictInt = Field(90, ge=1, le=3650)
     statement_months: StrictInt = Field(3, ge=1, le=24)
     max_statement_days: StrictInt = Field(93, ge=1, le=800)
@@ -141,7 +144,7 @@ class TimeDepositModel(_Model):
     certificate_number: Annotated[StrictStr, Field(pattern=r"^\d{1,10}$")]
     deposit_date: date
     maturity_date: date
-    principal: StrictInt = Field(ge=1)
+    principal: StrictInt = Field(ge=1, le=MAX_YEN)
     rate_percent: float = Field(ge=0, le=20)
     kind: StrictStr = "スーパー定期"
 
@@ -157,7 +160,7 @@ class AccountModel(_Model):
     type: AccountType = AccountType.ORDINARY
     number: AccountNumber
     pin: Pin
-    balance: StrictInt = Field(0, ge=0)
+    balance: StrictInt = Field(0, ge=0, le=MAX_YEN)
     cash_card: StrictBool = True
     passbook_withdrawal: StrictBool = False
     time_deposits: list[TimeDepositModel] = Field(default_factory=list)

@@ -24,15 +24,24 @@ class Problem:
         )
 
 
+MAX_PROBLEMS = 100  # problems kept in order; the rest are only counted
+
+
 class ScenarioError(ValueError):
-    """A scenario file is invalid; ``problems`` lists everything found, in file order."""
+    """A scenario file is invalid; ``problems`` lists the first MAX_PROBLEMS found, in file
+    order, and ``omitted`` counts the rest."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.column))
+        ordered = sorted(problems, key=lambda p: (p.file, p.line, p.column))
+        self.problems = ordered[:MAX_PROBLEMS]
+        self.omitted = len(ordered) - len(self.problems)
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return "\n".join(str(problem) for problem in self.problems)
+        lines = [str(problem) for problem in self.problems]
+        if self.omitted:
+            lines.append(f"... and {self.omitted:,} more problems")
+        return "\n".join(lines)
 
 
 def dotted(loc: Loc) -> str:

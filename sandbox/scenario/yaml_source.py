@@ -57,8 +57,14 @@ class Positions:
         return 1, 1
 
 
+# A scenario is a few thousand values; an "alias bomb" (anchors of anchors) expands a few
+# kilobytes into billions. The document is measured as it would expand, before it does.
+MAX_NODES = 100_000
+MAX_ALIASES = 1_000
+
+
 def parse(text: str, source: str) -> tuple[Any, Positions]:
-    """YAML text -> plain data and positions; raises ScenarioError on syntax errors."""
+    """YAML text -> plain data and positions; raises ScenarioError on any bad input."""
     loader = YamlLoader(text)
     loader.name = source
     try:
@@ -66,12 +72,82 @@ def parse(text: str, source: str) -> tuple[Any, Positions]:
         positions = Positions()
         if node is None:
             return {}, positions
+        _check_size(node, source)
         _walk(loader, node, (), positions, set())
         return loader.construct_document(node), positions
     except yaml.MarkedYAMLError as exc:
         raise ScenarioError([_yaml_problem(exc, source)]) from None
+    except yaml.reader.ReaderError as exc:  # a control character, an unreadable byte
+        line, column = _line_column(text, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1])
+        message = f"YAML cannot contain the character U+{code:04X} (a control character)"
+        raise ScenarioError([Problem(source, line, column, "", message)]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(source, 1, 1, "", f"YAML error: {exc}")]) from None
+    except RecursionError:
+        raise ScenarioError(
+            [Problem(source, 1, 1, "", "the document is nested too deeply")]
+        ) from None
     finally:
         loader.dispose()
+
+
+def _line_column(text: str, position: int) -> Mark:
+    before = text[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
+
+
+def _check_size(root: yaml.Node, source: str) -> None:
+    """ScenarioError if the document, aliases expanded, holds more than MAX_NODES values."""
+    sizes: dict[int, int] = {}
+    aliases = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    on_path: set[int] = set()
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_NODES:
+                break
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            line, column = _mark(node)
+            raise ScenarioError(
+                [Problem(source, line, column, "", "a YAML anchor refers to itself")]
+            )
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in sizes or id(child) in on_path:
+                aliases += 1
+            stack.append((child, False))
+    total = sizes.get(id(root), MAX_NODES + 1)
+    if total > MAX_NODES or aliases > MAX_ALIASES:
+        raise ScenarioError(
+            [
+                Problem(
+                    source,
+                    1,
+                    1,
+                    "",
+                    f"the document expands to more than {MAX_NODES:,} values or uses more "
+                    f"than {MAX_ALIASES:,} aliases (YAML anchors and aliases are for small "
+                    "repeats, not for multiplying data)",
+                )
+            ]
+        )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def _mark(node: yaml.Node) -> Mark:

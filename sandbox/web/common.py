@@ -81,15 +81,35 @@ async def control_tenant(request: web.Request) -> Tenant:
     return tenant
 
 
+MAX_JSON_DEPTH = 32  # control bodies are flat; a rule nests three levels
+
+
 async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object body (ControlError otherwise)."""
+    """The request's JSON object body (ControlError otherwise), nested at most 32 deep."""
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ControlError("the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise ControlError("the body must be a JSON object")
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise ControlError(f"the body is nested more than {MAX_JSON_DEPTH} levels deep")
     return body
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests (iteratively: a hostile body cannot overflow the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_JSON_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
 
 
 async def now_of(request: web.Request, tenant: Tenant) -> datetime:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +21,11 @@ from sandbox.scenario.problems import ScenarioError
 from sandbox.tenant.tenant import Tenant
 from sandbox.web.common import NO_STORE, ControlError, control_tenant, json_body, json_response
 from sandbox.web.keys import REGISTRY
+
+# Scenario uploads are parsed by one thread: a burst of them queues instead of starving
+# the event loop, and the size limits of the YAML reader bound each one.
+_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenario-parser")
+PARSE_SECONDS = 10
 
 
 def _bad(message: str, status: int = 400, **extra: Any) -> ControlError:
@@ -196,9 +203,17 @@ async def put_scenario(request: web.Request) -> web.Response:
         }
         raise _bad("invalid scenario", 422, problems=[problem]) from None
     try:
-        scenario = load_scenario_text(text, source="<request body>")
+        # Off the event loop, one at a time, with a deadline: other banks keep being served.
+        loop = asyncio.get_running_loop()
+        parsing = loop.run_in_executor(_PARSER, load_scenario_text, text, "<request body>")
+        scenario = await asyncio.wait_for(parsing, PARSE_SECONDS)
     except ScenarioError as exc:
-        raise _bad("invalid scenario", 422, problems=[asdict(p) for p in exc.problems]) from None
+        problems = [asdict(p) for p in exc.problems]
+        raise _bad("invalid scenario", 422, problems=problems, omitted=exc.omitted) from None
+    except TimeoutError:
+        raise _bad(
+            f"the scenario took more than {PARSE_SECONDS} s to read; make it smaller", 422
+        ) from None
     tenant, replaced = await request.app[REGISTRY].load(scenario, "<control API>")
     return json_response(
         {

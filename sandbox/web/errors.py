@@ -237,6 +237,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             code = "invalid_form" if surface(request) == "html" else "invalid_parameter"
             return await _http_error(request, 413, code, "request body too large")
         raise
+    except ConnectionResetError:
+        raise  # the client went away: not the sandbox's failure, nothing to answer
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return await _http_error(request, 500, "internal_error", "internal error")

@@ -3,6 +3,7 @@ and the security headers every response carries."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -48,6 +49,7 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         headers.setdefault("Cache-Control", "no-store")
 
 
+CLIENT_GONE = 499  # journaled for a request whose client disconnected (nginx's code)
 _REFUSAL = {
     "error": "forbidden_origin",
     "message": "control calls from another origin's web page are refused",
@@ -71,6 +73,9 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         return response
     except web.HTTPException as exc:
         status = exc.status
+        raise
+    except (asyncio.CancelledError, ConnectionResetError):
+        status = CLIENT_GONE  # the client went away: nothing was answered, nothing failed
         raise
     finally:
         await _record(request, status, started)
