@@ -78,7 +78,10 @@ class Tenant:
             scenario.generate.seed if scenario.generate else 0,
             scenario.bank.policy.statement_months,
         )
-        self.oauth = AuthorizationServer(clients_of(scenario), oauth_policy(scenario), store)
+        clients = clients_of(scenario)
+        self.oauth = AuthorizationServer(clients, oauth_policy(scenario), store)
+        # Values the journal and the logs never show, whatever parameter carries them.
+        self.secrets = frozenset(c.secret for c in clients)
         self.lockout = LockoutBook(store, lock_limits(scenario))
         self.phone = PhoneVerifier(store, scenario.bank.policy.phone_window_seconds)
         self.rules = RuleEngine(scenario.rules, store)

@@ -85,7 +85,12 @@ async def _record(request: web.Request, status: int, started: float) -> None:
     if request.path.startswith(("/static/", "/_sandbox/health")):
         return
     bank = request.match_info.get("bank")
-    params = redacted_query(request.query)
+    tenant = request.get(TENANT)
+    params = (
+        redacted_query(request.query, tenant.secrets if tenant is not None else ())
+        if request.query
+        else {}
+    )
     entry = {
         "bank": bank,
         "method": request.method,
@@ -99,7 +104,6 @@ async def _record(request: web.Request, status: int, started: float) -> None:
         "params": params,
     }
     logs.access(f"{request.method} {request.path} {status}", entry)
-    tenant = request.get(TENANT)
     if tenant is not None and tenant.bank_code == bank:
         await tenant.store.record_request(
             JournalEntry(

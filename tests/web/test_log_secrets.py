@@ -352,3 +352,21 @@ async def test_no_secret_in_logs_or_journal(
     queries = [line["params"] for line in lines if line.get("params")]
     assert {"access_token": "[redacted]"} in queries
     assert any(q.get("client_secret") == "[redacted]" and q.get("code") for q in queries)
+
+
+async def test_secrets_under_other_names_never_reach_the_journal(client: Any) -> None:
+    from sandbox.driver import CustomerDriver, Outcome
+
+    outcome = await CustomerDriver(client, "2011").link(
+        TARO, client_id="app-1", redirect_uri="https://app.example/callback", state="s"
+    )
+    assert isinstance(outcome, Outcome)
+    assert outcome.code is not None
+    odd = {"refresh": outcome.code, "csrf": "x" * 30, "k": "secret-one-123", "limit": "5"}
+    await client.get("/parasol/v1/banks/2011/accounts", params=odd)
+    journal = await (await client.get("/_sandbox/journal")).json()
+    text = str(journal)
+    for value in (outcome.code, "x" * 30, "secret-one-123"):
+        assert value not in text
+    (entry,) = [e for e in journal["entries"] if "refresh" in e["params"]]
+    assert entry["params"]["limit"] == "5"
