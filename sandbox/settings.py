@@ -34,6 +34,9 @@ class Settings:
     # How apps reach the sandbox (e.g. behind a proxy): the OAuth issuer's base. Unset: the
     # scheme and Host of each request.
     public_url: str | None = None
+    # Host names (besides IP addresses, localhost and the public URL's host) that requests
+    # may name; any other name is refused, so no DNS-rebinding page reaches the sandbox.
+    allowed_hosts: tuple[str, ...] = ()
     # Where state lives: "memory" (the default; gone when the process exits).
     store_url: str = "memory"
 
@@ -52,6 +55,11 @@ class Settings:
             access_log=env.get("SANDBOX_ACCESS_LOG", "1").strip().lower() not in _FALSE,
             public_url=(env.get("SANDBOX_PUBLIC_URL") or "").rstrip("/") or None,
             store_url=env.get("SANDBOX_STORE") or "memory",
+            allowed_hosts=tuple(
+                h.strip().lower()
+                for h in env.get("SANDBOX_ALLOWED_HOSTS", "").split(",")
+                if h.strip()
+            ),
         )
 
 

@@ -4,6 +4,7 @@ and the security headers every response carries."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from sandbox.domain.records import JournalEntry
 from sandbox.redact import redacted_query
 from sandbox.web.common import json_response
 from sandbox.web.errors import surface
-from sandbox.web.keys import CLIENT_ID, ERROR_CODE, NOW, RULE, STEP, TENANT
+from sandbox.web.keys import CLIENT_ID, ERROR_CODE, NOW, RULE, SETTINGS, STEP, TENANT
 
 log = logging.getLogger("sandbox.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -27,6 +28,32 @@ _SECURITY_HEADERS = {
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'self' 'unsafe-inline'",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
+}
+
+
+def allowed_host(request: web.Request) -> bool:
+    """Whether the Host header names this sandbox: an IP address, localhost, the public
+    URL's host or a configured name. A DNS-rebinding page names its own domain."""
+    host = (request.host or "").lower()
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]")
+    if name in ("localhost", "localhost.") or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    settings = request.app[SETTINGS]
+    if settings.public_url and name == (urlsplit(settings.public_url).hostname or ""):
+        return True
+    return name in settings.allowed_hosts
+
+
+_MISDIRECTED = {
+    "error": "misdirected_request",
+    "message": "this sandbox does not answer for that Host name; "
+    "add it to SANDBOX_ALLOWED_HOSTS if it is yours",
 }
 
 
@@ -63,10 +90,12 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
     started = time.perf_counter()
     status = 500
     try:
-        if _cross_site_control(request):
+        if not allowed_host(request):
             response: web.StreamResponse = json_response(
-                _REFUSAL, 403, {"Cache-Control": "no-store"}
+                _MISDIRECTED, 421, {"Cache-Control": "no-store"}
             )
+        elif _cross_site_control(request):
+            response = json_response(_REFUSAL, 403, {"Cache-Control": "no-store"})
         else:
             response = await handler(request)
         status = response.status
