@@ -81,8 +81,17 @@ def create_app(
     app.on_response_prepare.append(set_cookie)
     app.on_response_prepare.append(security_headers)
     app.router.add_static("/static/", Path(__file__).parent / "static", name="static")
-    from sandbox.web import authorize, control, data_api, docs, oauth_routes, screens, transfer
+    from sandbox.web import (
+        authorize,
+        control,
+        data_api,
+        docs,
+        metrics,
+        oauth_routes,
+        screens,
+        transfer,
+    )
 
-    for module in (control, transfer, oauth_routes, authorize, screens, data_api, docs):
+    for module in (control, transfer, oauth_routes, authorize, screens, data_api, docs, metrics):
         module.add_routes(app)
     return app

@@ -13,6 +13,7 @@ from sandbox.web.common import BANK_PATH, issuer, now_of
 from sandbox.web.errors import note, page
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, STEP
+from sandbox.web.metrics import METRICS
 from sandbox.web.screens import redirect, screen_url, tenant_or_404
 from sandbox.web.session import bind
 
@@ -43,6 +44,7 @@ async def authorize(request: web.Request) -> web.StreamResponse:
         }
         return redirect(redirect_url(auth.redirect_uri, params))
     linkage = await tenant.linkage.start(auth, now, iss)
+    request.app[METRICS].linkages_started.labels(tenant.bank_code).inc()
     await bind(request, linkage.linkage_id)
     return redirect(screen_url(request, linkage, Step.ACCOUNT))
 

@@ -18,6 +18,7 @@ from sandbox.redact import redacted_query
 from sandbox.web.common import json_response
 from sandbox.web.errors import surface
 from sandbox.web.keys import CLIENT_ID, ERROR_CODE, NOW, RULE, SETTINGS, STEP, TENANT
+from sandbox.web.metrics import METRICS, route_of
 
 log = logging.getLogger("sandbox.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -111,8 +112,12 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 
 async def _record(request: web.Request, status: int, started: float) -> None:
-    if request.path.startswith(("/static/", "/_sandbox/health")):
+    if request.path.startswith(("/static/", "/_sandbox/health", "/metrics")):
         return
+    metrics = request.app[METRICS]
+    route = route_of(request)
+    metrics.requests.labels(route, request.method, str(status)).inc()
+    metrics.seconds.labels(route).observe(time.perf_counter() - started)
     bank = request.match_info.get("bank")
     tenant = request.get(TENANT)
     params = (
@@ -134,6 +139,7 @@ async def _record(request: web.Request, status: int, started: float) -> None:
     }
     logs.access(f"{request.method} {request.path} {status}", entry)
     if tenant is not None and tenant.bank_code == bank:
+        writing = time.perf_counter()
         await tenant.store.record_request(
             JournalEntry(
                 at=request.get(NOW) or await tenant.clock.now(),
@@ -147,3 +153,4 @@ async def _record(request: web.Request, status: int, started: float) -> None:
                 params=params,
             )
         )
+        metrics.store_write_seconds.observe(time.perf_counter() - writing)

@@ -16,6 +16,7 @@ from sandbox.web.common import BANK_PATH, bank_tenant, now_of
 from sandbox.web.errors import html_error, note, page, retry_headers
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, STEP
+from sandbox.web.metrics import METRICS
 from sandbox.web.session import bind, owns
 
 MAX_FIELD = 256  # characters of one form field kept (the longest real one is an e-mail)
@@ -168,6 +169,7 @@ async def act(request: web.Request) -> web.StreamResponse:
     if wanted != linkage.step and not (wanted == Step.PHONE and linkage.step == Step.CONFIRM):
         raise StepError(f"this form belongs to screen {wanted}, the linkage is at {linkage.step}")
     if "abort" in form and linkage.step in (Step.ACCOUNT, Step.IDENTITY):
+        _finished(request, tenant, "aborted")
         return redirect(await tenant.linkage.abort(linkage))
     verdict = await tenant.gate(
         rule_step(linkage.step),
@@ -196,6 +198,8 @@ async def _served(
     """Show a catalog error on the current screen (or the terminal page if it ended)."""
     entry = await note(request, code)
     linkage = await tenant.linkage.after_error(linkage, code)
+    if linkage.step == Step.DONE:  # it ended in this request (act() answers finished ones)
+        _finished(request, tenant, "failed")
     if linkage.step == Step.DONE:
         response = await _terminal(request, tenant, linkage)
     else:
@@ -274,7 +278,13 @@ async def _consent(
     request: web.Request, tenant: Tenant, linkage: Linkage, form: dict[str, str]
 ) -> web.StreamResponse:
     approve = "approve" in form and "deny" not in form
-    return redirect(await tenant.linkage.decide(linkage, approve, await now_of(request, tenant)))
+    url = await tenant.linkage.decide(linkage, approve, await now_of(request, tenant))
+    _finished(request, tenant, "approved" if approve else "denied")
+    return redirect(url)
+
+
+def _finished(request: web.Request, tenant: Tenant, outcome: str) -> None:
+    request.app[METRICS].linkages_finished.labels(tenant.bank_code, outcome).inc()
 
 
 async def _with_field_errors(

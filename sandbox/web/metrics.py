@@ -1,0 +1,94 @@
+"""/metrics in the Prometheus text format: requests, catalog errors, linkages, store writes.
+
+One registry per application (so test apps never share counters); with ``--workers N`` each
+worker exports its own figures, which a Prometheus server sums by instance as usual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+@dataclass(frozen=True)
+class Metrics:
+    registry: CollectorRegistry
+    requests: Counter
+    seconds: Histogram
+    catalog_errors: Counter
+    linkages_started: Counter
+    linkages_finished: Counter
+    store_write_seconds: Histogram
+
+    @classmethod
+    def create(cls) -> Metrics:
+        registry = CollectorRegistry()
+        return cls(
+            registry=registry,
+            requests=Counter(
+                "sandbox_requests",
+                "Requests answered, by route, method and status",
+                ["route", "method", "status"],
+                registry=registry,
+            ),
+            seconds=Histogram(
+                "sandbox_request_seconds",
+                "Time to answer, by route",
+                ["route"],
+                buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+                registry=registry,
+            ),
+            catalog_errors=Counter(
+                "sandbox_catalog_errors",
+                "Catalog errors served, by bank and code",
+                ["bank", "code"],
+                registry=registry,
+            ),
+            linkages_started=Counter(
+                "sandbox_linkages_started",
+                "Linkages started (screen ① shown), by bank",
+                ["bank"],
+                registry=registry,
+            ),
+            linkages_finished=Counter(
+                "sandbox_linkages_finished",
+                "Linkages ended, by bank and outcome (approved, denied, aborted, failed)",
+                ["bank", "outcome"],
+                registry=registry,
+            ),
+            store_write_seconds=Histogram(
+                "sandbox_store_write_seconds",
+                "Time of the journal write each request makes (a store transaction)",
+                buckets=(0.00005, 0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25),
+                registry=registry,
+            ),
+        )
+
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """GET /metrics."""
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(
+        body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"}
+    )
+
+
+def route_of(request: web.Request) -> str:
+    """The route's name (bounded label values), or ``unmatched``."""
+    route = request.match_info.route
+    name = route.name
+    if name:
+        return name
+    resource = route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def add_routes(app: web.Application) -> None:
+    app[METRICS] = Metrics.create()
+    app.router.add_get("/metrics", metrics, name="metrics")
