@@ -6,7 +6,7 @@ worker exports its own figures, which a Prometheus server sums by instance as us
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -22,6 +22,7 @@ class Metrics:
     linkages_started: Counter
     linkages_finished: Counter
     store_write_seconds: Histogram
+    _children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = field(default_factory=dict)
 
     @classmethod
     def create(cls) -> Metrics:
@@ -66,6 +67,18 @@ class Metrics:
                 registry=registry,
             ),
         )
+
+    def answered(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request (label children are looked up once, then kept)."""
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(route, method, str(status)),
+                self.seconds.labels(route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 METRICS = web.AppKey("metrics", Metrics)

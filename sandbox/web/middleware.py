@@ -115,9 +115,7 @@ async def _record(request: web.Request, status: int, started: float) -> None:
     if request.path.startswith(("/static/", "/_sandbox/health", "/metrics")):
         return
     metrics = request.app[METRICS]
-    route = route_of(request)
-    metrics.requests.labels(route, request.method, str(status)).inc()
-    metrics.seconds.labels(route).observe(time.perf_counter() - started)
+    metrics.answered(route_of(request), request.method, status, time.perf_counter() - started)
     bank = request.match_info.get("bank")
     tenant = request.get(TENANT)
     params = (
