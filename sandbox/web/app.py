@@ -17,7 +17,7 @@ from sandbox.tenant.registry import Registry
 from sandbox.web.errors import error_middleware
 from sandbox.web.keys import REGISTRY, SETTINGS
 from sandbox.web.middleware import journal_middleware, security_headers
-from sandbox.web.session import SESSION_KEY, session_key, set_cookie
+from sandbox.web.session import SECURE, SESSION_KEY, session_key, set_cookie
 
 __all__ = ["REGISTRY", "SETTINGS", "Loaded", "create_app", "scenario_files"]
 
@@ -78,6 +78,7 @@ def create_app(
 
     app.cleanup_ctx.append(state)
     app[SESSION_KEY] = session_key(settings.secret_key)
+    app[SECURE] = (settings.public_url or "").startswith("https://")
     app.on_response_prepare.append(set_cookie)
     app.on_response_prepare.append(security_headers)
     app.router.add_static("/static/", Path(__file__).parent / "static", name="static")

@@ -15,6 +15,9 @@ import hmac
 from aiohttp import web
 
 COOKIE = "SANDBOX_SESSION"
+# Behind https (SANDBOX_PUBLIC_URL): a __Host- cookie, Secure, for the whole host only.
+SECURE_COOKIE = "__Host-SANDBOX_SESSION"
+SECURE = web.AppKey("session_secure", bool)
 MAX_LINKAGES_PER_SESSION = 8
 SESSION_KEY = web.AppKey("session_key", bytes)
 _OWNED = web.RequestKey("owned_linkages", list[str])
@@ -36,7 +39,7 @@ def _read(request: web.Request) -> list[str]:
     if known is not None:
         return known
     owned: list[str] = []
-    value = request.cookies.get(COOKIE, "")
+    value = request.cookies.get(_name(request), "")
     payload, _, signature = value.rpartition(".")
     if payload and value.isascii():
         expected = _signature(request.app[SESSION_KEY], payload)
@@ -70,4 +73,12 @@ async def set_cookie(request: web.Request, response: web.StreamResponse) -> None
     owned: list[str] = request[_OWNED]
     payload = ":".join(owned)
     value = f"{payload}.{_signature(request.app[SESSION_KEY], payload)}"
-    response.headers.add("Set-Cookie", f"{COOKIE}={value}; HttpOnly; Path=/parasol/; SameSite=Lax")
+    if request.app[SECURE]:
+        attributes = "HttpOnly; Secure; Path=/; SameSite=Lax"
+    else:
+        attributes = "HttpOnly; Path=/parasol/; SameSite=Lax"
+    response.headers.add("Set-Cookie", f"{_name(request)}={value}; {attributes}")
+
+
+def _name(request: web.Request) -> str:
+    return SECURE_COOKIE if request.app[SECURE] else COOKIE

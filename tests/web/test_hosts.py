@@ -61,3 +61,28 @@ async def test_the_public_urls_host_is_served() -> None:
         assert other.status == 421
     finally:
         await client.close()
+
+
+async def test_behind_https_the_session_cookie_is_secure_and_host_only() -> None:
+    client = await _client(public_url="https://sandbox.example.jp")
+    try:
+        query = "response_type=code&client_id=app-1&redirect_uri=https://app.example/callback"
+        response = await client.get(
+            f"/parasol/v1/banks/2011/oauth/auth?{query}",
+            headers={"Host": "sandbox.example.jp"},
+            allow_redirects=False,
+        )
+        assert response.status == 303
+        cookie = response.headers["Set-Cookie"]
+        assert cookie.startswith("__Host-SANDBOX_SESSION=")
+        assert "; Secure" in cookie
+        assert "; Path=/;" in cookie
+        value = cookie.split(";", 1)[0]
+        screen = await client.get(
+            response.headers["Location"], headers={"Host": "sandbox.example.jp", "Cookie": value}
+        )
+        assert screen.status == 200  # the linkage is this browser's
+        assert "script-src 'self'" in screen.headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in screen.headers["Content-Security-Policy"]
+    finally:
+        await client.close()
