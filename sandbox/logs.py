@@ -89,6 +89,51 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
             super().flush()
 
 
+class MalformedRequests(logging.Filter):
+    """aiohttp's "Error handling request" for bytes that are no HTTP: one line, no traceback,
+    at most one a second (with a count of those left out), at warning level."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        super().__init__()
+        self._interval = interval
+        self._last = -interval
+        self._dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None or type(exc).__name__ not in _BAD_HTTP:
+            return True
+        now = wall_seconds()
+        if now - self._last < self._interval:
+            self._dropped += 1
+            return False
+        reason = (str(getattr(exc, "message", "") or exc).splitlines() or [""])[0]
+        record.msg = "malformed request (%s: %s)%s"
+        record.args = (
+            type(exc).__name__,
+            reason[:120],
+            f"; {self._dropped} more since the last such line" if self._dropped else "",
+        )
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        self._last, self._dropped = now, 0
+        return True
+
+
+_BAD_HTTP = frozenset(
+    {
+        "BadHttpMessage",
+        "BadHttpMethod",
+        "BadStatusLine",
+        "InvalidHeader",
+        "InvalidURLError",
+        "LineTooLong",
+        "TransferEncodingError",
+        "ContentLengthError",
+        "HttpProcessingError",
+    }
+)
 _ACCESS = logging.getLogger("sandbox.access")
 _fast: LoopBufferedHandler | None = None
 
@@ -131,3 +176,6 @@ def configure(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedRequests) for f in server.filters):
+        server.addFilter(MalformedRequests())

@@ -109,3 +109,38 @@ async def test_access_lines_take_the_fast_path_with_the_same_json() -> None:
     finally:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
+
+
+def test_a_malformed_request_is_one_line_without_traceback_at_most_once_a_second() -> None:
+    from aiohttp.http_exceptions import BadHttpMessage
+
+    flt = logs.MalformedRequests(interval=60)
+
+    def record() -> logging.LogRecord:
+        try:
+            raise BadHttpMessage("Invalid character in Content-Length:\n\n  b'x'")
+        except BadHttpMessage:
+            import sys
+
+            return logging.LogRecord(
+                "aiohttp.server",
+                logging.ERROR,
+                __file__,
+                1,
+                "Error handling request",
+                (),
+                sys.exc_info(),
+            )
+
+    first = record()
+    assert flt.filter(first)
+    assert first.exc_info is None
+    assert first.levelname == "WARNING"
+    message = first.getMessage()
+    assert message.startswith("malformed request (BadHttpMessage: ")
+    assert "Invalid character in Content-Length" in message
+    assert "\n" not in message
+    assert not flt.filter(record())  # the next one within the interval is left out
+    other = logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, "other", (), None)
+    assert flt.filter(other)  # anything else passes untouched
+    assert other.levelname == "ERROR"
