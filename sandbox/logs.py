@@ -54,24 +54,15 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:  # pragma: no cover - what logging itself does
             self.handleError(record)
             return
-        self._pending.append(line)
-        if record.levelno >= logging.ERROR:
-            self.flush()
-            return
-        if not self._scheduled:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self.flush()
-                return
-            self._scheduled = True
-            loop.call_soon(self.flush)
+        self.add_line(line, at_once=record.levelno >= logging.ERROR)
 
-    def add_line(self, line: str) -> None:
-        """Queue a line formatted elsewhere (the access log's fast path)."""
+    def add_line(self, line: str, *, at_once: bool = False) -> None:
+        """Queue a formatted line (the access log formats its own); ``at_once`` writes now."""
         with self.lock:  # type: ignore[union-attr]
             self._pending.append(line)
-            if not self._scheduled:
+            if at_once:
+                self.flush()
+            elif not self._scheduled:
                 try:
                     loop = asyncio.get_running_loop()
                 except RuntimeError:

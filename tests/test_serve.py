@@ -20,6 +20,7 @@ import pytest
 from sandbox.driver import CustomerData, CustomerDriver, Outcome, Page
 from tests.servers import SECRET, Server, postgres_url, serving
 from tests.web.conftest import APP, HANAKO, SCENARIO, TARO
+from tests.web.flows import to_consent
 
 BANK = "2011"
 SECRET_ONE = "secret-one-123"
@@ -421,15 +422,7 @@ async def test_uploads_transfers_and_approvals_are_one_state_across_processes(
             assert health["issuer"].endswith("/parasol/v1/banks/2012")
             # 20 approvals at once, split over both processes: one code.
             driver = CustomerDriver(a, BANK)
-            await driver.authorize(**APP)
-            await driver.enter_account(TARO)
-            await driver.enter_identity(TARO)
-            await driver.go_to_confirm()
-            await driver.press_call_button()
-            await driver.confirm()
-            page = await driver.enter_pin(TARO.pin)
-            assert isinstance(page, Page)
-            assert page.screen == "consent"
+            await to_consent(driver)
             drivers = []
             for i in range(20):
                 copy = CustomerDriver((a, b)[i % 2], BANK)

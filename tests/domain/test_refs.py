@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import datetime
 
 from sandbox.clock import JST
 from sandbox.domain import refs
-from sandbox.domain.bank import Account, AccountType, Customer
+from sandbox.domain.bank import AccountType
 from sandbox.domain.directory import Directory, account_ref
 from sandbox.domain.ledger import Ledger
+from tests.domain.customers import customer
 
 NOW = datetime(2026, 11, 25, 10, 0, 5, 123456, tzinfo=JST)
-
-
-def customer() -> Customer:
-    return Customer(
-        customer_id="taro",
-        name_kanji="データ 太郎",
-        name_kana="ﾃﾞｰﾀ ﾀﾛｳ",
-        birth_date=date(1980, 1, 1),
-        phone="09012345678",
-        email="taro@example.jp",
-        accounts=[
-            Account("001", AccountType.ORDINARY, "1234567", "1234", 500_000),
-            Account("002", AccountType.SAVINGS, "7654321", "0000", 10_000),
-        ],
-    )
 
 
 def test_account_id_is_stable_opaque_and_bank_specific() -> None:

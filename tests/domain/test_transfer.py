@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from sandbox.domain import transfer
-from sandbox.domain.bank import Account, AccountType, Customer
+from sandbox.domain.bank import AccountType
 from sandbox.domain.directory import Directory
 from sandbox.errors import SandboxError
-
-
-def customer() -> Customer:
-    return Customer(
-        customer_id="taro",
-        name_kanji="データ 太郎",
-        name_kana="ﾃﾞｰﾀ ﾀﾛｳ",
-        birth_date=date(1980, 1, 1),
-        phone="09012345678",
-        email="taro@example.jp",
-        accounts=[
-            Account("001", AccountType.ORDINARY, "1234567", "1234", 500_000),
-            Account("002", AccountType.SAVINGS, "7654321", "0000", 10_000),
-        ],
-    )
+from tests.domain.customers import customer
 
 
 def test_plan_transfer_defaults_to_next_branch_and_a_free_number() -> None:

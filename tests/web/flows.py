@@ -46,3 +46,17 @@ async def to_pin(client: Client, driver: CustomerDriver, c: CustomerData = TARO)
     assert isinstance(page, Page)
     assert page.screen == "pin"
     return page
+
+
+async def to_consent(driver: CustomerDriver, c: CustomerData = TARO) -> Page:
+    """Screens ① to ⑤ (the call made with the sandbox's button): on screen ⑥."""
+    await driver.authorize(**APP)
+    await driver.enter_account(c)
+    await driver.enter_identity(c)
+    await driver.go_to_confirm()
+    await driver.press_call_button()
+    await driver.confirm()
+    page = await driver.enter_pin(c.pin)
+    assert isinstance(page, Page)
+    assert page.screen == "consent", page.text()[:300]
+    return page

@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient
 from sandbox.driver import CustomerDriver, Outcome, Page
 from sandbox.tenant.tenant import Tenant
 from tests.web.conftest import APP, BANK, TARO, MakeClient
+from tests.web.flows import to_consent
 
 Client = TestClient[Any, Any]
 BASE = f"/parasol/v1/banks/{BANK}"
@@ -162,15 +163,7 @@ async def test_twenty_parallel_approvals_issue_one_code(
     client: Client, driver: CustomerDriver
 ) -> None:
     """Screen ⑥: 許可する sent 20 times at once (a double click, a retry storm)."""
-    await driver.authorize(**APP)
-    await driver.enter_account(TARO)
-    await driver.enter_identity(TARO)
-    await driver.go_to_confirm()
-    await driver.press_call_button()
-    await driver.confirm()
-    page = await driver.enter_pin(TARO.pin)
-    assert isinstance(page, Page)
-    assert page.screen == "consent"
+    await to_consent(driver)
     results = await asyncio.gather(*(driver.approve() for _ in range(20)))
     codes = [r.code for r in results if isinstance(r, Outcome) and r.code is not None]
     assert len(codes) == 1

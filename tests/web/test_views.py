@@ -6,9 +6,10 @@ from datetime import date, datetime, timedelta
 
 from sandbox.clock import JST
 from sandbox.domain import refs, statements
-from sandbox.domain.bank import Account, AccountType, Customer, TimeDeposit
+from sandbox.domain.bank import TimeDeposit
 from sandbox.domain.ledger import Transaction
 from sandbox.web import views
+from tests.domain.customers import customer
 
 TODAY = date(2026, 11, 25)
 HELD_FROM = date(2026, 8, 25)
@@ -18,21 +19,6 @@ NOW = datetime(2026, 11, 25, 10, 0, 5, 123456, tzinfo=JST)
 def query(*pairs: tuple[str, str], max_days: int = 92) -> statements.StatementQuery:
     return statements.parse_statement_query(
         list(pairs), today=TODAY, held_from=HELD_FROM, max_days=max_days
-    )
-
-
-def customer() -> Customer:
-    return Customer(
-        customer_id="taro",
-        name_kanji="データ 太郎",
-        name_kana="ﾃﾞｰﾀ ﾀﾛｳ",
-        birth_date=date(1980, 1, 1),
-        phone="09012345678",
-        email="taro@example.jp",
-        accounts=[
-            Account("001", AccountType.ORDINARY, "1234567", "1234", 500_000),
-            Account("002", AccountType.SAVINGS, "7654321", "0000", 10_000),
-        ],
     )
 
 
