@@ -16,7 +16,7 @@ from sandbox.store import open_store
 from sandbox.tenant.registry import Registry
 from sandbox.web.errors import error_middleware
 from sandbox.web.keys import REGISTRY, SETTINGS
-from sandbox.web.middleware import journal_middleware, security_headers
+from sandbox.web.middleware import KNOWN_HOSTS, journal_middleware, security_headers
 from sandbox.web.session import SECURE, SESSION_KEY, session_key, set_cookie
 
 __all__ = ["REGISTRY", "SETTINGS", "Loaded", "create_app", "scenario_files"]
@@ -78,6 +78,7 @@ def create_app(
 
     app.cleanup_ctx.append(state)
     app[SESSION_KEY] = session_key(settings.secret_key)
+    app[KNOWN_HOSTS] = {}
     app[SECURE] = (settings.public_url or "").startswith("https://")
     app.on_response_prepare.append(set_cookie)
     app.on_response_prepare.append(security_headers)

@@ -15,6 +15,7 @@ from aiohttp import web
 from sandbox import logs
 from sandbox.domain.records import JournalEntry
 from sandbox.redact import redacted_query
+from sandbox.settings import Settings
 from sandbox.web.common import json_response
 from sandbox.web.errors import surface
 from sandbox.web.keys import CLIENT_ID, ERROR_CODE, NOW, RULE, SETTINGS, STEP, TENANT
@@ -35,7 +36,21 @@ _SECURITY_HEADERS = {
 def allowed_host(request: web.Request) -> bool:
     """Whether the Host header names this sandbox: an IP address, localhost, the public
     URL's host or a configured name. A DNS-rebinding page names its own domain."""
-    host = (request.host or "").lower()
+    host = request.host or ""
+    seen = request.app[KNOWN_HOSTS]
+    known = seen.get(host)
+    if known is None:
+        if len(seen) > 256:
+            seen.clear()
+        known = seen[host] = _allowed(host.lower(), request.app[SETTINGS])
+    return known
+
+
+# Host header -> allowed, per application (computed once per name).
+KNOWN_HOSTS = web.AppKey("known_hosts", dict[str, bool])
+
+
+def _allowed(host: str, settings: Settings) -> bool:
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     name = name.strip("[]")
     if name in ("localhost", "localhost.") or name.endswith(".localhost"):
@@ -45,7 +60,6 @@ def allowed_host(request: web.Request) -> bool:
         return True
     except ValueError:
         pass
-    settings = request.app[SETTINGS]
     if settings.public_url and name == (urlsplit(settings.public_url).hostname or ""):
         return True
     return name in settings.allowed_hosts

@@ -355,4 +355,7 @@ def bearer(record: GrantRecord | None, hashed: str, now: datetime, scope: str) -
         raise BearerError("invalid_token")
     if scope not in scope_tokens(record.grant.scope):
         raise BearerError("insufficient_scope")
-    return replace(record.grant, access_expires_at=token.expires_at)
+    grant = record.grant
+    if grant.access_expires_at == token.expires_at:  # the newest token: nothing to copy
+        return grant
+    return replace(grant, access_expires_at=token.expires_at)
