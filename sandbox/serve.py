@@ -6,9 +6,11 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import re
 import signal
 import sys
 from types import FrameType
+from urllib.parse import urlencode
 
 from sandbox.settings import Settings
 from sandbox.store import StoreError, is_sql, open_store
@@ -18,6 +20,8 @@ log = logging.getLogger("sandbox")
 
 def problem(settings: Settings, workers: int, secret_given: bool) -> str | None:
     """Why this combination cannot start (one line), or None."""
+    if not 0 <= settings.port <= 65535:
+        return f"--port must be 0-65535 (0: any free port), not {settings.port}"
     if workers < 1:
         return "--workers must be at least 1"
     if workers > 1 and not is_sql(settings.store_url):
@@ -71,8 +75,35 @@ def run_worker(settings: Settings, reuse_port: bool) -> None:
         port=settings.port,
         reuse_port=reuse_port or None,
         access_log=None,  # the sandbox logs each request itself, as JSON, secrets redacted
-        print=lambda text: print(text, flush=True),
+        print=lambda text: _announce(text, settings),
     )
+
+
+def _announce(text: str, settings: Settings) -> None:
+    """aiohttp's "Running on URL" line, then the URLs a newcomer opens first."""
+    print(text, flush=True)
+    found = re.search(r"Running on (http://\S+)", text)
+    if found is None:
+        return
+    from sandbox.web.app import scenario_files
+
+    base = settings.public_url or found[1]
+    scenario = scenario_files(settings.scenario_paths)[0][0]
+    lines = [f"  API docs:    {base}/docs", f"  control API: {base}/_sandbox/health"]
+    if scenario.clients:
+        client = scenario.clients[0]
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": client.client_id,
+                "redirect_uri": client.redirect_uris[0],
+                "state": "try-me",
+            }
+        )
+        lines.append(
+            f"  link a customer: {base}/parasol/v1/banks/{scenario.bank.code}/oauth/auth?{query}"
+        )
+    print("\n".join(lines), flush=True)
 
 
 def serve(settings: Settings, workers: int) -> int:
@@ -83,10 +114,21 @@ def serve(settings: Settings, workers: int) -> int:
         except StoreError as exc:
             print(f"sandbox serve: {exc}", file=sys.stderr)
             return 2
-    if workers == 1:
-        run_worker(settings, reuse_port=False)
-        return 0
-    return _supervise(settings, workers)
+    try:
+        if workers == 1:
+            run_worker(settings, reuse_port=False)
+            return 0
+        return _supervise(settings, workers)
+    except OSError as exc:  # the port is taken, the address is not this machine's, ...
+        reason = exc.strerror or str(exc)
+        print(
+            f"sandbox serve: cannot listen on {settings.host}:{settings.port}: {reason}",
+            file=sys.stderr,
+        )
+        return 2
+    except ValueError as exc:  # two scenarios for one bank code
+        print(f"sandbox serve: {exc}", file=sys.stderr)
+        return 2
 
 
 def _supervise(settings: Settings, workers: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -131,3 +132,41 @@ def test_settings_from_env() -> None:
 def test_settings_bad_port() -> None:
     with pytest.raises(ValueError, match="SANDBOX_PORT"):
         Settings.from_env({"SANDBOX_PORT": "http"})
+
+
+def _serve_lines(*args: str) -> tuple[int, list[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    return done.returncode, done.stderr.strip().splitlines()
+
+
+def test_a_port_in_use_is_one_line_and_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code, lines = _serve_lines("--port", str(taken.getsockname()[1]))
+    assert code == 2
+    assert len(lines) == 1
+    assert lines[0].startswith("sandbox serve: cannot listen on 127.0.0.1:")
+
+
+def test_a_bad_port_is_one_line_and_exit_2() -> None:
+    assert _serve_lines("--port", "99999") == (
+        2,
+        ["sandbox serve: --port must be 0-65535 (0: any free port), not 99999"],
+    )
+
+
+def test_two_scenarios_for_one_bank_code_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(DEFAULT.read_text(encoding="utf-8"), encoding="utf-8")
+    second.write_text(DEFAULT.read_text(encoding="utf-8"), encoding="utf-8")
+    code, lines = _serve_lines("--port", "0", "--scenario", str(first), str(second))
+    assert code == 2
+    assert lines == [f"sandbox serve: {second}: bank code 2011 is already loaded"]

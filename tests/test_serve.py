@@ -476,3 +476,24 @@ async def test_the_shipped_access_log_holds_no_secret(tmp_path: Path) -> None:
     assert '"logger":"sandbox.access"' in log  # the access log was on
     for secret in secrets_seen:
         assert secret not in log, f"a secret reached the log: {secret[:4]}..."
+
+
+async def test_serve_prints_the_urls_to_open_and_they_work(tmp_path: Path) -> None:
+    server = Server(["--port", "0", "--scenario", str(_scenario(tmp_path))], {})
+    try:
+        for _ in range(50):
+            if any("link a customer:" in line for line in server.output):
+                break
+            await asyncio.sleep(0.05)
+        text = "".join(server.output)
+        assert f"API docs:    {server.url}/docs" in text
+        (link,) = [
+            line.split(": ", 1)[1].strip() for line in server.output if "link a customer" in line
+        ]
+        assert link.startswith(f"{server.url}/parasol/v1/banks/{BANK}/oauth/auth?")
+        async with aiohttp.ClientSession() as s:
+            response = await s.get(link, allow_redirects=False)
+            assert response.status == 303
+            assert "/linkage/" in response.headers["Location"]
+    finally:
+        server.stop()
