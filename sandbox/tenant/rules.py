@@ -19,10 +19,6 @@ class RuleEngine:
     async def all(self) -> list[RuleModel]:
         return self._scenario_rules + await self._store.runtime_rules()
 
-    async def any(self) -> bool:
-        """Whether any rule is armed (most banks have none: no context to build then)."""
-        return bool(self._scenario_rules) or bool(await self._store.runtime_rules())
-
     async def add(self, rule: RuleModel) -> int:
         """Arm a run-time rule (cleared by reset); returns its index."""
         return len(self._scenario_rules) + await self._store.add_rule(rule) - 1
@@ -33,7 +29,11 @@ class RuleEngine:
 
     async def match(self, ctx: RuleContext) -> Effect | None:
         """The effect of the first rule that matches and may still fire, if any."""
-        for index, rule in enumerate(await self.all()):
+        return await self.match_among(await self.all(), ctx)
+
+    async def match_among(self, armed: list[RuleModel], ctx: RuleContext) -> Effect | None:
+        """``match`` over the rules ``all()`` answered (read once by the caller)."""
+        for index, rule in enumerate(armed):
             if not rules.applies(rule, ctx):
                 continue
 

@@ -131,11 +131,13 @@ class Tenant:
         """Service hours first, then scenario rules, for one step or endpoint."""
         if self.calendar.closed_window(now) is not None:
             return Verdict(error="off_hours", retry_after=self.calendar.retry_after_seconds(now))
-        if not await self.rules.any():
+        armed = await self.rules.all()
+        if not armed:  # most banks arm no rule: no context to build, one read of the store
             return _GO
-        effect = await self.rules.match(
-            RuleContext(step=step, now=now, endpoint=endpoint, account=account, client_id=client_id)
+        context = RuleContext(
+            step=step, now=now, endpoint=endpoint, account=account, client_id=client_id
         )
+        effect = await self.rules.match_among(armed, context)
         if effect is None:
             return Verdict()
         return Verdict(error=effect.error, fault=effect.fault, rule=effect.rule_index)

@@ -94,6 +94,7 @@ APP: AuthorizeParams = {
     "redirect_uri": "https://app.example/callback",
     "state": "xyz-123",
 }
+APP_SECRET = "secret-one-123"
 BANK = "2011"
 
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -145,13 +146,16 @@ async def link_and_redeem(
     client: TestClient[Any, Any],
     who: CustomerData,
     *,
-    client_id: str,
-    secret: str,
-    redirect_uri: str,
+    client_id: str = APP["client_id"],
+    secret: str = APP_SECRET,
+    redirect_uri: str = APP["redirect_uri"],
     bank: str = BANK,
     state: str = "s",
 ) -> dict[str, str]:
-    """Walk the six screens, redeem the code (client_secret_post): Bearer headers."""
+    """Walk the six screens, redeem the code (client_secret_post): Bearer headers.
+
+    The client is the test scenario's ``app-1`` unless another is named.
+    """
     outcome = await CustomerDriver(client, bank).link(
         who, client_id=client_id, redirect_uri=redirect_uri, state=state
     )

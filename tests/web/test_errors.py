@@ -16,13 +16,7 @@ ACCOUNTS = f"/parasol/v1/banks/{BANK}/accounts"
 
 
 async def _bearer(client: Client) -> dict[str, str]:
-    return await link_and_redeem(
-        client,
-        TARO,
-        client_id=APP["client_id"],
-        secret="secret-one-123",
-        redirect_uri=APP["redirect_uri"],
-    )
+    return await link_and_redeem(client, TARO)
 
 
 @pytest.mark.parametrize(

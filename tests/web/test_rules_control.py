@@ -310,11 +310,4 @@ async def _client(aiohttp_client: MakeClient, scenario: Scenario) -> Client:
 
 
 async def _token(client: Client) -> dict[str, str]:
-    return await link_and_redeem(
-        client,
-        TARO,
-        client_id=APP["client_id"],
-        secret="secret-one-123",
-        redirect_uri=APP["redirect_uri"],
-        state=APP["state"],
-    )
+    return await link_and_redeem(client, TARO, state=APP["state"])
