@@ -86,6 +86,16 @@ class _BankState:
         self.grants = _Swept(lambda g: g.forget_at, cap)
 
 
+def _apply(table: dict[str, V], key: str, change: Callable[[V | None], tuple[V | None, R]]) -> R:
+    """One read-modify-write of ``table[key]`` (None from ``change`` deletes)."""
+    record, result = change(table.get(key))
+    if record is None:
+        table.pop(key, None)
+    else:
+        table[key] = record
+    return result
+
+
 class MemoryTenantStore:
     """One bank's state in a :class:`MemoryStore` (looked up afresh, so reset is seen)."""
 
@@ -158,13 +168,7 @@ class MemoryTenantStore:
     async def update_lock(
         self, key: str, change: Callable[[LockRecord | None], tuple[LockRecord | None, R]]
     ) -> R:
-        locks = self._s.locks
-        record, result = change(locks.get(key))
-        if record is None:
-            locks.pop(key, None)
-        else:
-            locks[key] = record
-        return result
+        return _apply(self._s.locks, key, change)
 
     # phone
     async def put_challenge(self, challenge: PhoneChallenge) -> None:
@@ -201,13 +205,7 @@ class MemoryTenantStore:
     async def update_code(
         self, hashed: str, change: Callable[[CodeRecord | None], tuple[CodeRecord | None, R]]
     ) -> R:
-        codes = self._s.codes.items
-        record, result = change(codes.get(hashed))
-        if record is None:
-            codes.pop(hashed, None)
-        else:
-            codes[hashed] = record
-        return result
+        return _apply(self._s.codes.items, hashed, change)
 
     @staticmethod
     def _index(state: _BankState, record: GrantRecord) -> None:
