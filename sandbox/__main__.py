@@ -58,7 +58,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="server processes sharing the port (needs a SQL store and SANDBOX_SECRET_KEY)",
     )
+    serve.add_argument(
+        "--hosted",
+        action="store_true",
+        help="hosted mode: many vendors, one workspace each (needs SANDBOX_PUBLIC_URL, "
+        "SANDBOX_SECRET_KEY, SANDBOX_ADMIN_KEY and a SQL SANDBOX_STORE; env SANDBOX_HOSTED=1)",
+    )
     serve.set_defaults(handler=_serve)
+
+    workspace = commands.add_parser("workspace", help="hosted mode's workspaces")
+    ws_commands = workspace.add_subparsers(dest="ws_command", metavar="ACTION", required=True)
+    create = ws_commands.add_parser(
+        "create", help="create a workspace; prints its API key (shown once) as JSON"
+    )
+    create.add_argument("name", help="1-32 of a-z, 0-9 and '-', starting with a letter")
+    create.add_argument("--store", metavar="URL", help="the store (env SANDBOX_STORE)")
+    create.set_defaults(handler=_workspace_create)
 
     db = commands.add_parser("db", help="the SQL store's schema")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -97,6 +112,8 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["log_level"] = args.log_level.upper()
     if args.store:
         overrides["store_url"] = args.store
+    if args.hosted:
+        overrides["hosted"] = True
     settings = dataclasses.replace(settings, **overrides)
     if settings.scenario_paths and _report(settings.scenario_paths, sys.stderr, quiet=True):
         return 1
@@ -138,8 +155,12 @@ def _db_current(args: argparse.Namespace) -> int:
     return _on_store(args, "current", current)
 
 
-def _on_store(args: argparse.Namespace, name: str, action: Any) -> int:
-    """Run ``action(engine)`` on the SQL store of --store / SANDBOX_STORE; print its line."""
+def _on_store(args: argparse.Namespace, name: str, action: Any, *, migrate: bool = False) -> int:
+    """Run ``action(engine)`` on the SQL store of --store / SANDBOX_STORE; print its line.
+
+    ``migrate``: open the store first (SQLite migrates; PostgreSQL must be current) and
+    call ``action(engine, store)``.
+    """
     url = _db_store(args)
     if url is None:
         return 2
@@ -153,6 +174,10 @@ def _on_store(args: argparse.Namespace, name: str, action: Any) -> int:
     async def run() -> str:
         store = SqlStore(url)
         try:
+            if migrate:
+                await store.open()
+                opened: str = await action(store.engine, store)
+                return opened
             line: str = await action(store.engine)
             return line
         finally:
@@ -164,6 +189,44 @@ def _on_store(args: argparse.Namespace, name: str, action: Any) -> int:
         print(f"sandbox db {name}: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     return 0
+
+
+def _workspace_create(args: argparse.Namespace) -> int:
+    """Create a hosted workspace in the store, with the server's scenarios."""
+    if not os.environ.get("SANDBOX_SECRET_KEY"):
+        print(
+            "sandbox workspace create: set SANDBOX_SECRET_KEY (the server's), which the "
+            "workspace's client secrets are made from",
+            file=sys.stderr,
+        )
+        return 2
+    import json
+
+    from sandbox.tenant.registry import Registry
+    from sandbox.tenant.workspaces import WorkspaceError, clients_of, create_workspace
+    from sandbox.web.app import scenario_files
+
+    settings = Settings.from_env()
+    if settings.scenario_paths and _report(settings.scenario_paths, sys.stderr, quiet=True):
+        return 1
+
+    async def create(engine: Any, store: Any) -> str:
+        registry = Registry(store)
+        created = await create_workspace(
+            registry, args.name, scenario_files(settings.scenario_paths), settings.secret_key
+        )
+        banks = [
+            {"bank": t.bank_code, "scenario": t.scenario.name, "clients": clients_of(t)}
+            for t in created.tenants
+        ]
+        answer = {"workspace": created.name, "api_key": created.api_key, "banks": banks}
+        return json.dumps(answer, ensure_ascii=False, indent=2)
+
+    try:
+        return _on_store(args, "workspace create", create, migrate=True)
+    except WorkspaceError as exc:
+        print(f"sandbox workspace create: {exc}", file=sys.stderr)
+        return 2
 
 
 def _validate(args: argparse.Namespace) -> int:

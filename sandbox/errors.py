@@ -244,6 +244,16 @@ _ENTRIES: tuple[CatalogError, ...] = (
         cause="HTTP method not allowed on this path",
     ),
     CatalogError(
+        "rate_limited",
+        "ただ今受付が混雑しておりますので、しばらくしてからご利用下さい。",
+        Step.ANY,
+        429,
+        "temporarily_unavailable",
+        retry_after=1,
+        cause="more requests per second than allowed (hosted mode: the workspace's quota); "
+        "the congestion message, answered 429 with Retry-After",
+    ),
+    CatalogError(
         "internal_error",
         "システムエラーが発生しました。しばらくしてから再度ご利用下さい。",
         Step.ANY,
@@ -264,6 +274,7 @@ INJECTABLE: frozenset[str] = frozenset(
         "locked",
         "off_hours",
         "congestion",
+        "rate_limited",
         "system_error",
         "service_unavailable",
         "phone_window_expired",

@@ -16,6 +16,7 @@ from sandbox.settings import Settings
 from sandbox.store import StoreError, is_sql, open_store
 
 log = logging.getLogger("sandbox")
+KEEPALIVE_SECONDS = 15.0
 
 
 def problem(settings: Settings, workers: int, secret_given: bool) -> str | None:
@@ -29,6 +30,12 @@ def problem(settings: Settings, workers: int, secret_given: bool) -> str | None:
             f"--workers {workers} needs a SQL store (--store sqlite:///FILE or "
             "postgresql://...): with the memory store each worker would hold its own state"
         )
+    if settings.hosted:
+        from sandbox.settings import hosted_problem
+
+        hosted = hosted_problem(settings)
+        if hosted is not None:
+            return hosted
     if is_sql(settings.store_url) and not secret_given:
         return (
             "a SQL store needs SANDBOX_SECRET_KEY (any long random string), so that session "
@@ -46,6 +53,9 @@ async def prepare(settings: Settings) -> None:
     try:
         await store.open()
         registry = Registry(store)
+        if settings.hosted:  # the scenarios are what new workspaces start with
+            scenario_files(settings.scenario_paths)  # refuse two with one bank code now
+            return
         for scenario, source in scenario_files(settings.scenario_paths):
             outcome = await registry.ensure(scenario, source)
             log.info("bank %s: %s (%s)", scenario.bank.code, outcome, source)
@@ -75,6 +85,9 @@ def run_worker(settings: Settings, reuse_port: bool) -> None:
         port=settings.port,
         reuse_port=reuse_port or None,
         access_log=None,  # the sandbox logs each request itself, as JSON, secrets redacted
+        # A connection that sends no complete request for this long is closed: an idle
+        # keep-alive, or a slow-loris client dribbling its headers.
+        keepalive_timeout=KEEPALIVE_SECONDS,
         print=lambda text: _announce(text, settings),
     )
 
@@ -90,7 +103,12 @@ def _announce(text: str, settings: Settings) -> None:
     base = settings.public_url or found[1]
     scenario = scenario_files(settings.scenario_paths)[0][0]
     lines = [f"  API docs:    {base}/docs", f"  control API: {base}/_sandbox/health"]
-    if scenario.clients:
+    if settings.hosted:
+        lines.append(
+            f"  hosted mode: create a workspace with POST {base}/_sandbox/workspaces "
+            '{"name": "..."} and the admin key, or `sandbox workspace create NAME`'
+        )
+    elif scenario.clients:
         client = scenario.clients[0]
         query = urlencode(
             {

@@ -64,4 +64,6 @@ def _web_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     if os.environ.get("SANDBOX_TEST_STORE") != "sqlite":
         return
     template = asyncio.run(sqlite_template())  # migrated once, then copied per app
-    monkeypatch.setattr(sandbox.web.app, "open_store", lambda url: sqlite_copy(template, tmp_path))
+    monkeypatch.setattr(
+        sandbox.web.app, "open_store", lambda url, **caps: sqlite_copy(template, tmp_path)
+    )

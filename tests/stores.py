@@ -67,6 +67,13 @@ async def postgres_database() -> str:
     return f"{base}/{name}"
 
 
+async def empty_postgres_database() -> str:
+    """A new database with no schema at all (for migration tests)."""
+    name = f"sandbox_empty_{secrets.token_hex(6)}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    return f"{postgres_url().rsplit('/', 1)[0]}/{name}"
+
+
 async def drop_database(url: str) -> None:
     await _admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 

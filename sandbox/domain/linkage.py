@@ -115,11 +115,20 @@ def redirect_url(redirect_uri: str, params: Mapping[str, str | None]) -> str:
 # Lifecycle ---------------------------------------------------------------------------
 
 
-def start(request: AuthRequest, now: datetime, ttl_seconds: int, issuer: str | None) -> Linkage:
-    """A new linkage at screen ①; ``issuer`` goes back to the app as ``iss``."""
+def start(
+    request: AuthRequest,
+    now: datetime,
+    ttl_seconds: int,
+    issuer: str | None,
+    id_prefix: str = "",
+) -> Linkage:
+    """A new linkage at screen ①; ``issuer`` goes back to the app as ``iss``.
+
+    ``id_prefix`` starts the public id (hosted mode: the workspace, so the screens find it).
+    """
     return Linkage(
         key=secrets.token_urlsafe(12),
-        linkage_id=secrets.token_urlsafe(18),
+        linkage_id=id_prefix + secrets.token_urlsafe(18),
         request=request,
         created_at=now,
         expires_at=now + timedelta(seconds=ttl_seconds),
@@ -128,10 +137,12 @@ def start(request: AuthRequest, now: datetime, ttl_seconds: int, issuer: str | N
     )
 
 
-def renewed(linkage: Linkage) -> Linkage:
+def renewed(linkage: Linkage, id_prefix: str = "") -> Linkage:
     """A new linkage id and CSRF token (session renewal); the old id dies."""
     return replace(
-        linkage, linkage_id=secrets.token_urlsafe(18), csrf_token=secrets.token_urlsafe(24)
+        linkage,
+        linkage_id=id_prefix + secrets.token_urlsafe(18),
+        csrf_token=secrets.token_urlsafe(24),
     )
 
 

@@ -11,12 +11,12 @@ from sandbox.scenario.consistency import consistency_problems
 from sandbox.scenario.model import Scenario, json_schema
 from sandbox.scenario.problems import Problem, ScenarioError, dotted
 from sandbox.scenario.pydantic_problems import pydantic_problems
-from sandbox.scenario.yaml_source import parse
+from sandbox.scenario.yaml_source import MAX_NODES, parse
 
 
-def load_scenario_text(text: str, source: str = "<string>") -> Scenario:
+def load_scenario_text(text: str, source: str = "<string>", max_nodes: int = MAX_NODES) -> Scenario:
     """Parse and validate scenario YAML; raise ScenarioError listing every problem."""
-    data, positions = parse(text, source)
+    data, positions = parse(text, source, max_nodes)
     problems = [
         Problem(source, *mark, dotted(loc), f"duplicate key {loc[-1]!r} (YAML keeps only the last)")
         for loc, mark in positions.duplicates

@@ -63,8 +63,11 @@ MAX_NODES = 100_000
 MAX_ALIASES = 1_000
 
 
-def parse(text: str, source: str) -> tuple[Any, Positions]:
-    """YAML text -> plain data and positions; raises ScenarioError on any bad input."""
+def parse(text: str, source: str, max_nodes: int = MAX_NODES) -> tuple[Any, Positions]:
+    """YAML text -> plain data and positions; raises ScenarioError on any bad input.
+
+    ``max_nodes`` bounds the values of the document as it would expand (aliases included).
+    """
     loader = YamlLoader(text)
     loader.name = source
     try:
@@ -72,7 +75,7 @@ def parse(text: str, source: str) -> tuple[Any, Positions]:
         positions = Positions()
         if node is None:
             return {}, positions
-        _check_size(node, source)
+        _check_size(node, source, max_nodes)
         _walk(loader, node, (), positions, set())
         return loader.construct_document(node), positions
     except yaml.MarkedYAMLError as exc:
@@ -97,8 +100,8 @@ def _line_column(text: str, position: int) -> Mark:
     return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
 
 
-def _check_size(root: yaml.Node, source: str) -> None:
-    """ScenarioError if the document, aliases expanded, holds more than MAX_NODES values."""
+def _check_size(root: yaml.Node, source: str, limit: int) -> None:
+    """ScenarioError if the document, aliases expanded, holds more than ``limit`` values."""
     sizes: dict[int, int] = {}
     aliases = 0
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -109,7 +112,7 @@ def _check_size(root: yaml.Node, source: str) -> None:
         if children_done:
             on_path.discard(key)
             sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
-            if sizes[key] > MAX_NODES:
+            if sizes[key] > limit:
                 break
             continue
         if key in sizes:
@@ -125,8 +128,8 @@ def _check_size(root: yaml.Node, source: str) -> None:
             if id(child) in sizes or id(child) in on_path:
                 aliases += 1
             stack.append((child, False))
-    total = sizes.get(id(root), MAX_NODES + 1)
-    if total > MAX_NODES or aliases > MAX_ALIASES:
+    total = sizes.get(id(root), limit + 1)
+    if total > limit or aliases > MAX_ALIASES:
         raise ScenarioError(
             [
                 Problem(
@@ -134,7 +137,7 @@ def _check_size(root: yaml.Node, source: str) -> None:
                     1,
                     1,
                     "",
-                    f"the document expands to more than {MAX_NODES:,} values or uses more "
+                    f"the document expands to more than {limit:,} values or uses more "
                     f"than {MAX_ALIASES:,} aliases (YAML anchors and aliases are for small "
                     "repeats, not for multiplying data)",
                 )

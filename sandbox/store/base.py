@@ -10,6 +10,7 @@ must have no side effects.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,14 +29,41 @@ class StoreError(Exception):
     """A store cannot be opened or used (bad URL, unreachable database)."""
 
 
+WORKSPACE_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}", re.ASCII)  # also no "." and no "/"
+
+
+def tenant_key(workspace: str, code: str) -> str:
+    """The store's key of bank ``code`` in ``workspace`` ("" locally: the key is the code)."""
+    return f"{workspace}/{code}" if workspace else code
+
+
 @dataclass(frozen=True, slots=True)
 class BankRecord:
-    """A loaded bank: its scenario and where it came from; ``generation`` counts resets."""
+    """A loaded bank: its scenario and where it came from; ``generation`` counts resets.
 
-    code: str
+    ``key`` is the store's key of the bank (see :func:`tenant_key`); ``workspace`` the
+    hosted workspace it belongs to ("" in local mode).
+    """
+
+    key: str
     scenario: Scenario
     source: str
     generation: int = 0
+    workspace: str = ""
+
+    @property
+    def code(self) -> str:
+        """The bank code (4 digits) of the scenario."""
+        return self.scenario.bank.code
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRecord:
+    """A hosted workspace: its name and the SHA-256 of its API key (never the key)."""
+
+    name: str
+    key_hash: str
+    created: float
 
 
 R = TypeVar("R")
@@ -50,8 +78,14 @@ class ClockStore(Protocol):
 
 
 class LinkageStore(Protocol):
-    async def add_linkage(self, linkage: Linkage, now: datetime) -> None:
-        """Store a new linkage; timed-out ones (and past the cap, the oldest) are dropped."""
+    async def add_linkage(
+        self, linkage: Linkage, now: datetime, per_client: int | None = None
+    ) -> bool:
+        """Store a new linkage; timed-out ones (and past the cap, the oldest) are dropped.
+
+        With ``per_client``, nothing is stored (False) if the linkage's client already has
+        that many live linkages: the count and the insert are one atomic operation.
+        """
         ...
 
     async def find_linkage(self, linkage_id: str) -> Linkage | None: ...
@@ -166,25 +200,41 @@ class TenantStore(
     """Everything one bank holds."""
 
 
-class Store(Protocol):
-    """The banks loaded and each bank's state."""
+class WorkspaceStore(Protocol):
+    """Hosted mode's workspaces (the unit of isolation) and their hashed API keys."""
+
+    async def add_workspace(self, record: WorkspaceRecord) -> bool:
+        """Create a workspace; False if the name is taken (nothing changes then)."""
+        ...
+
+    async def workspace_of_key(self, key_hash: str) -> WorkspaceRecord | None: ...
+
+    async def workspaces(self) -> list[WorkspaceRecord]: ...
+
+
+class Store(WorkspaceStore, Protocol):
+    """The banks loaded and each bank's state; banks are keyed by :func:`tenant_key`."""
 
     async def open(self) -> None:
         """Make the store usable (a SQL store migrates or checks its schema)."""
         ...
 
-    async def banks(self) -> list[BankRecord]: ...
+    async def banks(self, workspace: str = "") -> list[BankRecord]:
+        """The banks of ``workspace``, in load order."""
+        ...
 
-    async def bank(self, code: str) -> BankRecord | None: ...
+    async def bank(self, key: str) -> BankRecord | None: ...
 
-    async def put_bank(self, code: str, scenario: Scenario, source: str) -> BankRecord | None:
+    async def put_bank(
+        self, key: str, scenario: Scenario, source: str, workspace: str = ""
+    ) -> BankRecord | None:
         """Load (or replace) a bank with fresh state; returns the record replaced."""
         ...
 
-    async def reset_bank(self, code: str) -> BankRecord:
+    async def reset_bank(self, key: str) -> BankRecord:
         """Forget all state of the bank; its scenario stays (generation + 1)."""
         ...
 
-    def tenant(self, code: str) -> TenantStore: ...
+    def tenant(self, key: str) -> TenantStore: ...
 
     async def close(self) -> None: ...

@@ -20,7 +20,7 @@ from sandbox.domain.oauth.tokens import CodeRecord, GrantRecord
 from sandbox.domain.phone import PhoneChallenge
 from sandbox.domain.records import JournalEntry, Mail, RuleCount, Transfer
 from sandbox.scenario.model import RuleModel, Scenario
-from sandbox.store.base import BankRecord, StoreError
+from sandbox.store.base import BankRecord, StoreError, WorkspaceRecord
 
 R = TypeVar("R")
 V = TypeVar("V")
@@ -64,23 +64,28 @@ class _BankState:
     clock: ClockState | None = None
     linkages: dict[str, Linkage] = field(default_factory=dict)  # by key, oldest first
     linkage_ids: dict[str, str] = field(default_factory=dict)  # public id -> key
+    client_linkages: Counter[str] = field(default_factory=Counter)  # client id -> held
     locks: dict[str, LockRecord] = field(default_factory=dict)
     record_cap: int = RECORD_CAP
+    journal_cap: int = JOURNAL_CAP
+    outbox_cap: int = OUTBOX_CAP
     challenges: _Swept[PhoneChallenge] = field(init=False)
     codes: _Swept[CodeRecord] = field(init=False)
     grants: _Swept[GrantRecord] = field(init=False)
     token_grants: dict[str, str] = field(default_factory=dict)  # token hash -> grant id
     runtime_rules: list[RuleModel] = field(default_factory=list)
     rule_counts: dict[int, RuleCount] = field(default_factory=dict)
-    journal: deque[JournalEntry] = field(default_factory=lambda: deque(maxlen=JOURNAL_CAP))
+    journal: deque[JournalEntry] = field(init=False)
     journal_seq: int = 0
-    mails: deque[Mail] = field(default_factory=lambda: deque(maxlen=OUTBOX_CAP))
+    mails: deque[Mail] = field(init=False)
     mail_seq: int = 0
     served: Counter[tuple[str, str]] = field(default_factory=Counter)
     transfers: list[Transfer] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         cap = self.record_cap
+        self.journal = deque(maxlen=self.journal_cap)
+        self.mails = deque(maxlen=self.outbox_cap)
         self.challenges = _Swept(lambda c: c.forget_at, cap)
         self.codes = _Swept(lambda c: c.forget_at, cap)
         self.grants = _Swept(lambda g: g.forget_at, cap)
@@ -120,19 +125,31 @@ class MemoryTenantStore:
         return state.clock
 
     # linkages
-    async def add_linkage(self, linkage: Linkage, now: datetime) -> None:
+    async def add_linkage(
+        self, linkage: Linkage, now: datetime, per_client: int | None = None
+    ) -> bool:
         state = self._s
+        # Oldest first: every linkage of a bank has the same window, so this is also the
+        # order they time out in; after the loop every linkage held is live.
         while state.linkages:
             oldest = next(iter(state.linkages.values()))
             if now < oldest.expires_at and len(state.linkages) < self._store.linkage_cap:
                 break
             self._forget_linkage(state, oldest)
+        client = linkage.client_id
+        if per_client is not None and state.client_linkages[client] >= per_client:
+            return False
         state.linkages[linkage.key] = linkage
         state.linkage_ids[linkage.linkage_id] = linkage.key
+        state.client_linkages[client] += 1
+        return True
 
     @staticmethod
     def _forget_linkage(state: _BankState, linkage: Linkage) -> None:
-        state.linkages.pop(linkage.key, None)
+        if state.linkages.pop(linkage.key, None) is not None:
+            state.client_linkages[linkage.client_id] -= 1
+            if state.client_linkages[linkage.client_id] <= 0:
+                del state.client_linkages[linkage.client_id]
         state.linkage_ids.pop(linkage.linkage_id, None)
 
     async def find_linkage(self, linkage_id: str) -> Linkage | None:
@@ -310,38 +327,68 @@ class MemoryTenantStore:
 class MemoryStore:
     """Banks and their state in this process; gone when it exits."""
 
-    def __init__(self, *, linkage_cap: int = LINKAGE_CAP, record_cap: int = RECORD_CAP) -> None:
+    def __init__(
+        self,
+        *,
+        linkage_cap: int = LINKAGE_CAP,
+        record_cap: int = RECORD_CAP,
+        journal_cap: int = JOURNAL_CAP,
+        outbox_cap: int = OUTBOX_CAP,
+    ) -> None:
         self.records: dict[str, BankRecord] = {}
         self.states: dict[str, _BankState] = {}
+        self.workspace_records: dict[str, WorkspaceRecord] = {}
+        self._by_key_hash: dict[str, WorkspaceRecord] = {}
         self.linkage_cap = linkage_cap
         self.record_cap = record_cap
+        self.journal_cap = journal_cap
+        self.outbox_cap = outbox_cap
 
     async def open(self) -> None:
         """Nothing to do: the store lives in this process."""
 
-    async def banks(self) -> list[BankRecord]:
-        return list(self.records.values())
+    async def banks(self, workspace: str = "") -> list[BankRecord]:
+        return [r for r in self.records.values() if r.workspace == workspace]
 
-    async def bank(self, code: str) -> BankRecord | None:
-        return self.records.get(code)
+    async def bank(self, key: str) -> BankRecord | None:
+        return self.records.get(key)
 
-    async def put_bank(self, code: str, scenario: Scenario, source: str) -> BankRecord | None:
-        old = self.records.get(code)
+    async def put_bank(
+        self, key: str, scenario: Scenario, source: str, workspace: str = ""
+    ) -> BankRecord | None:
+        old = self.records.get(key)
         generation = old.generation + 1 if old is not None else 0
-        self.records[code] = BankRecord(code, scenario, source, generation)
-        self.states[code] = _BankState(record_cap=self.record_cap)
+        self.records[key] = BankRecord(key, scenario, source, generation, workspace)
+        self.states[key] = self._fresh()
         return old
 
-    async def reset_bank(self, code: str) -> BankRecord:
-        old = self.records.get(code)
+    async def reset_bank(self, key: str) -> BankRecord:
+        old = self.records.get(key)
         if old is None:
-            raise StoreError(f"bank {code} is not loaded")
-        self.records[code] = record = replace(old, generation=old.generation + 1)
-        self.states[code] = _BankState(record_cap=self.record_cap)
+            raise StoreError(f"bank {key} is not loaded")
+        self.records[key] = record = replace(old, generation=old.generation + 1)
+        self.states[key] = self._fresh()
         return record
 
-    def tenant(self, code: str) -> MemoryTenantStore:
-        return MemoryTenantStore(self, code)
+    def _fresh(self) -> _BankState:
+        return _BankState(
+            record_cap=self.record_cap, journal_cap=self.journal_cap, outbox_cap=self.outbox_cap
+        )
+
+    def tenant(self, key: str) -> MemoryTenantStore:
+        return MemoryTenantStore(self, key)
+
+    async def add_workspace(self, record: WorkspaceRecord) -> bool:
+        if record.name in self.workspace_records:
+            return False
+        self.workspace_records[record.name] = self._by_key_hash[record.key_hash] = record
+        return True
+
+    async def workspace_of_key(self, key_hash: str) -> WorkspaceRecord | None:
+        return self._by_key_hash.get(key_hash)
+
+    async def workspaces(self) -> list[WorkspaceRecord]:
+        return list(self.workspace_records.values())
 
     async def close(self) -> None:
         self.records.clear()

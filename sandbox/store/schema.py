@@ -22,30 +22,43 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+KEY = 48  # a bank's key: its code, or "workspace/code" in hosted mode
 
 banks = Table(
     "banks",
     metadata,
-    Column("code", String(8), primary_key=True),
+    Column("code", String(KEY), primary_key=True),  # the bank's key
     Column("scenario", Text, nullable=False),  # the Scenario model as JSON
     Column("source", Text, nullable=False),
     Column("generation", Integer, nullable=False),
     Column("loaded_seq", BigInteger, nullable=False),  # load order
+    Column("workspace", String(32), nullable=False, server_default=""),
+    Index("banks_by_workspace", "workspace", "loaded_seq"),
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256 of the API key
+    Column("created", Float, nullable=False),
 )
 
 records = Table(
     "records",
     metadata,
-    Column("bank", String(8), primary_key=True),
+    Column("bank", String(KEY), primary_key=True),
     Column("kind", String(16), primary_key=True),
     Column("key", String(128), primary_key=True),
     Column("tag", String(128), nullable=True),
+    Column("owner", String(128), nullable=True),  # a linkage's client (per-client quota)
     Column("forget_at", Float, nullable=True),  # seconds since the epoch
     Column("created", Float, nullable=False),  # wall clock: past a cap the oldest go first
     Column("version", BigInteger, nullable=False, server_default="0"),
     Column("data", Text, nullable=False),
     Index("records_by_tag", "bank", "kind", "tag"),
     Index("records_by_forget_at", "bank", "kind", "forget_at"),
+    Index("records_by_owner", "bank", "kind", "owner"),
 )
 
 journal = Table(
@@ -54,7 +67,7 @@ journal = Table(
     Column(
         "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    Column("bank", String(8), nullable=False),
+    Column("bank", String(KEY), nullable=False),
     Column("data", Text, nullable=False),
     Index("journal_by_bank", "bank", "seq"),
 )
@@ -68,7 +81,7 @@ mails = Table(
         primary_key=True,
         autoincrement=True,
     ),
-    Column("bank", String(8), nullable=False),
+    Column("bank", String(KEY), nullable=False),
     Column("recipient", Text, nullable=False),
     Column("data", Text, nullable=False),
     Index("mails_by_bank", "bank", "mail_id"),

@@ -33,9 +33,9 @@ from sandbox.domain.phone import PhoneChallenge
 from sandbox.domain.records import JournalEntry, Mail, RuleCount, Transfer
 from sandbox.scenario.model import RuleModel, Scenario
 from sandbox.store import codec
-from sandbox.store.base import BankRecord, StoreError
+from sandbox.store.base import BankRecord, StoreError, WorkspaceRecord
 from sandbox.store.memory import JOURNAL_CAP, LINKAGE_CAP, OUTBOX_CAP, RECORD_CAP
-from sandbox.store.schema import banks, journal, mails, records
+from sandbox.store.schema import banks, journal, mails, records, workspaces
 
 # aiosqlite logs every statement with its parameters at DEBUG: stored records hold CSRF
 # tokens and e-mail addresses, so it never logs below INFO, whatever the root level.
@@ -84,7 +84,13 @@ class SqlStore:
     """Banks and their state in a SQL database."""
 
     def __init__(
-        self, url: str, *, linkage_cap: int = LINKAGE_CAP, record_cap: int = RECORD_CAP
+        self,
+        url: str,
+        *,
+        linkage_cap: int = LINKAGE_CAP,
+        record_cap: int = RECORD_CAP,
+        journal_cap: int = JOURNAL_CAP,
+        outbox_cap: int = OUTBOX_CAP,
     ) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
@@ -99,6 +105,8 @@ class SqlStore:
         )
         self.linkage_cap = linkage_cap
         self.record_cap = record_cap
+        self.journal_cap = journal_cap
+        self.outbox_cap = outbox_cap
         self._records: dict[tuple[str, int], BankRecord] = {}
         self._inserts: dict[tuple[str, str], itertools.count[int]] = {}
         if self.dialect == "sqlite":
@@ -150,86 +158,132 @@ class SqlStore:
 
     # Banks -----------------------------------------------------------------------
 
-    async def banks(self) -> list[BankRecord]:
+    async def banks(self, workspace: str = "") -> list[BankRecord]:
         rows = await self.read(
-            select(banks.c.code, banks.c.generation).order_by(banks.c.loaded_seq)
+            select(banks.c.code).where(banks.c.workspace == workspace).order_by(banks.c.loaded_seq)
         )
         out = []
-        for code, _ in rows:
-            record = await self.bank(code)
+        for (key,) in rows:
+            record = await self.bank(key)
             if record is not None:
                 out.append(record)
         return out
 
-    async def bank(self, code: str) -> BankRecord | None:
-        rows = await self.read(select(banks.c.generation).where(banks.c.code == code))
+    async def bank(self, key: str) -> BankRecord | None:
+        rows = await self.read(select(banks.c.generation).where(banks.c.code == key))
         if not rows:
             return None
         generation = int(rows[0][0])
-        cached = self._records.get((code, generation))
+        cached = self._records.get((key, generation))
         if cached is not None:
             return cached
         rows = await self.read(
-            select(banks.c.scenario, banks.c.source, banks.c.generation).where(banks.c.code == code)
+            select(banks.c.scenario, banks.c.source, banks.c.generation, banks.c.workspace).where(
+                banks.c.code == key
+            )
         )
         if not rows:
             return None
-        text, source, generation = rows[0]
-        record = BankRecord(code, Scenario.model_validate_json(text), source, int(generation))
-        self._records = {k: v for k, v in self._records.items() if k[0] != code}
-        self._records[(code, record.generation)] = record
+        text, source, generation, workspace = rows[0]
+        record = BankRecord(
+            key, Scenario.model_validate_json(text), source, int(generation), workspace
+        )
+        self._records = {k: v for k, v in self._records.items() if k[0] != key}
+        self._records[(key, record.generation)] = record
         return record
 
-    async def put_bank(self, code: str, scenario: Scenario, source: str) -> BankRecord | None:
-        old = await self.bank(code)
+    async def put_bank(
+        self, key: str, scenario: Scenario, source: str, workspace: str = ""
+    ) -> BankRecord | None:
+        old = await self.bank(key)
 
         async def work(conn: AsyncConnection) -> None:
             row = (
                 await conn.execute(
                     select(banks.c.generation, banks.c.loaded_seq)
-                    .where(banks.c.code == code)
+                    .where(banks.c.code == key)
                     .with_for_update()
                 )
             ).first()
-            await _forget_state(conn, code)
+            await _forget_state(conn, key)
             text = scenario.model_dump_json()
             if row is None:
                 top = (await conn.execute(select(func.max(banks.c.loaded_seq)))).scalar()
                 await conn.execute(
                     insert(banks).values(
-                        code=code,
+                        code=key,
                         scenario=text,
                         source=source,
                         generation=0,
                         loaded_seq=(top or 0) + 1,
+                        workspace=workspace,
                     )
                 )
             else:
                 await conn.execute(
                     update(banks)
-                    .where(banks.c.code == code)
+                    .where(banks.c.code == key)
                     .values(scenario=text, source=source, generation=row.generation + 1)
                 )
 
         await self.atomic(work)
         return old
 
-    async def reset_bank(self, code: str) -> BankRecord:
+    async def reset_bank(self, key: str) -> BankRecord:
         async def work(conn: AsyncConnection) -> bool:
-            await _forget_state(conn, code)
+            await _forget_state(conn, key)
             done = await conn.execute(
-                update(banks).where(banks.c.code == code).values(generation=banks.c.generation + 1)
+                update(banks).where(banks.c.code == key).values(generation=banks.c.generation + 1)
             )
             return bool(done.rowcount)
 
         if not await self.atomic(work):
-            raise StoreError(f"bank {code} is not loaded")
-        record = await self.bank(code)
+            raise StoreError(f"bank {key} is not loaded")
+        record = await self.bank(key)
         assert record is not None
         return record
 
-    def tenant(self, code: str) -> SqlTenantStore:
-        return SqlTenantStore(self, code)
+    def tenant(self, key: str) -> SqlTenantStore:
+        return SqlTenantStore(self, key)
+
+    # Workspaces ------------------------------------------------------------------
+
+    async def add_workspace(self, record: WorkspaceRecord) -> bool:
+        async def work(conn: AsyncConnection) -> bool:
+            taken = (
+                await conn.execute(
+                    select(workspaces.c.name).where(workspaces.c.name == record.name)
+                )
+            ).first()
+            if taken is not None:
+                return False
+            await conn.execute(
+                insert(workspaces).values(
+                    name=record.name, key_hash=record.key_hash, created=record.created
+                )
+            )
+            return True
+
+        try:
+            return await self.atomic(work)
+        except IntegrityError:  # another worker created it between the check and the insert
+            return False
+
+    async def workspace_of_key(self, key_hash: str) -> WorkspaceRecord | None:
+        rows = await self.read(
+            select(workspaces.c.name, workspaces.c.key_hash, workspaces.c.created).where(
+                workspaces.c.key_hash == key_hash
+            )
+        )
+        return WorkspaceRecord(rows[0][0], rows[0][1], float(rows[0][2])) if rows else None
+
+    async def workspaces(self) -> list[WorkspaceRecord]:
+        rows = await self.read(
+            select(workspaces.c.name, workspaces.c.key_hash, workspaces.c.created).order_by(
+                workspaces.c.created, workspaces.c.name
+            )
+        )
+        return [WorkspaceRecord(name, key_hash, float(t)) for name, key_hash, t in rows]
 
 
 async def _forget_state(conn: AsyncConnection, code: str) -> None:
@@ -374,12 +428,27 @@ class SqlTenantStore:
 
     # Linkages ----------------------------------------------------------------------
 
-    async def add_linkage(self, linkage: Linkage, now: datetime) -> None:
+    async def add_linkage(
+        self, linkage: Linkage, now: datetime, per_client: int | None = None
+    ) -> bool:
         cap = self._store.linkage_cap
 
-        async def work(conn: AsyncConnection) -> None:
+        async def work(conn: AsyncConnection) -> bool:
             live = self._where("linkage")
             await conn.execute(delete(records).where(live, records.c.forget_at <= now.timestamp()))
+            if per_client is not None:
+                # One writer per bank while counting (PostgreSQL reads committed rows only;
+                # SQLite already begins IMMEDIATE), so two workers cannot both pass the quota.
+                await conn.execute(
+                    select(banks.c.code).where(banks.c.code == self.code).with_for_update()
+                )
+                held_by_client = (
+                    await conn.execute(
+                        select(func.count()).where(live, records.c.owner == linkage.client_id)
+                    )
+                ).scalar() or 0
+                if held_by_client >= per_client:
+                    return False
             held = (await conn.execute(select(func.count()).where(live))).scalar() or 0
             if held >= cap:
                 oldest = (
@@ -395,14 +464,16 @@ class SqlTenantStore:
                     kind="linkage",
                     key=linkage.key,
                     tag=linkage.linkage_id,
+                    owner=linkage.client_id,
                     forget_at=linkage.expires_at.timestamp(),
                     created=wall_seconds(),
                     version=linkage.version,
                     data=codec.dumps(linkage),
                 )
             )
+            return True
 
-        await self._store.atomic(work)
+        return await self._store.atomic(work)
 
     async def find_linkage(self, linkage_id: str) -> Linkage | None:
         found = await self._all("linkage", Linkage, tag=linkage_id)
@@ -653,7 +724,7 @@ class SqlTenantStore:
             if self._store.due_for_sweep(self.code, "journal"):
                 await conn.execute(
                     delete(journal).where(
-                        journal.c.bank == self.code, journal.c.seq <= seq - JOURNAL_CAP
+                        journal.c.bank == self.code, journal.c.seq <= seq - self._store.journal_cap
                     )
                 )
             return seq
@@ -667,7 +738,7 @@ class SqlTenantStore:
             select(journal.c.seq, journal.c.data)
             .where(journal.c.bank == self.code, journal.c.seq > since)
             .order_by(journal.c.seq.desc())
-            .limit(JOURNAL_CAP)
+            .limit(self._store.journal_cap)
         )
         return [
             replace(codec.loads(JournalEntry, data), seq=int(seq)) for seq, data in reversed(rows)
@@ -682,7 +753,8 @@ class SqlTenantStore:
             if self._store.due_for_sweep(self.code, "mail"):
                 await conn.execute(
                     delete(mails).where(
-                        mails.c.bank == self.code, mails.c.mail_id <= mail_id - OUTBOX_CAP
+                        mails.c.bank == self.code,
+                        mails.c.mail_id <= mail_id - self._store.outbox_cap,
                     )
                 )
             return mail_id
@@ -693,7 +765,9 @@ class SqlTenantStore:
         query = select(mails.c.mail_id, mails.c.data).where(mails.c.bank == self.code)
         if to is not None:
             query = query.where(mails.c.recipient == to)
-        rows = await self._store.read(query.order_by(mails.c.mail_id.desc()).limit(OUTBOX_CAP))
+        rows = await self._store.read(
+            query.order_by(mails.c.mail_id.desc()).limit(self._store.outbox_cap)
+        )
         return [replace(codec.loads(Mail, data), mail_id=int(i)) for i, data in reversed(rows)]
 
     async def count_served(self, code: str, client_id: str | None) -> None:

@@ -15,16 +15,25 @@ from sandbox.domain.oauth.tokens import Grant, GrantRecord, Refusal, token_hash
 from sandbox.store.base import GrantStore
 
 
-def _new_tokens() -> tuple[str, str, tuple[str, str]]:
-    access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+def _new_tokens(prefix: str = "") -> tuple[str, str, tuple[str, str]]:
+    access, refresh = prefix + secrets.token_urlsafe(32), prefix + secrets.token_urlsafe(32)
     return access, refresh, (token_hash(access), token_hash(refresh))
 
 
 class AuthorizationServer:
     """Clients, codes, grants and tokens of one bank."""
 
-    def __init__(self, clients: Iterable[Client], policy: OAuthPolicy, store: GrantStore) -> None:
+    def __init__(
+        self,
+        clients: Iterable[Client],
+        policy: OAuthPolicy,
+        store: GrantStore,
+        *,
+        id_prefix: str = "",
+    ) -> None:
         self._clients = {c.client_id: c for c in clients}
+        # Hosted mode: tokens start with "<workspace>." (the data API finds the workspace).
+        self._id_prefix = id_prefix
         self.policy = policy
         self._store = store
 
@@ -78,7 +87,7 @@ class AuthorizationServer:
                     lambda existing: tokens.revoked_grant(existing, replayed, now, policy),
                 )
             raise outcome.error
-        access, refresh, hashes = _new_tokens()
+        access, refresh, hashes = _new_tokens(self._id_prefix)
         fresh = tokens.mint(tokens.new_grant(outcome, grant_id, now, policy), *hashes, now, policy)
         # A replay may have revoked the grant already: then it is stored (and born) revoked.
         stored = await self._store.update_grant(
@@ -94,7 +103,7 @@ class AuthorizationServer:
         held = await self._store.grant_of_token(presented)
         if held is None:
             raise TokenError("invalid_grant", "refresh token is unknown")
-        access, refresh, hashes = _new_tokens()
+        access, refresh, hashes = _new_tokens(self._id_prefix)
         policy = self.policy
         outcome = await self._store.update_grant(
             held.grant.grant_id,

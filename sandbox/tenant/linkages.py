@@ -40,6 +40,9 @@ def lock_key(account: Account) -> str:
     return f"{account.branch_code}-{account.number}"
 
 
+RETRY_LINKAGE_QUOTA = 30  # seconds: a linkage in progress ends at the latest with its window
+
+
 class LinkageService:
     """The six screens' actions for one bank."""
 
@@ -53,8 +56,10 @@ class LinkageService:
         phone: PhoneVerifier,
         oauth: AuthorizationServer,
         records: RecordStore,
+        id_prefix: str = "",
     ) -> None:
         self._store = store
+        self._id_prefix = id_prefix
         self.profile = profile
         self._directory = directory
         self._lockout = lockout
@@ -64,10 +69,28 @@ class LinkageService:
 
     # Lifecycle -------------------------------------------------------------
 
-    async def start(self, request: AuthRequest, now: datetime, issuer: str | None) -> Linkage:
-        """A new linkage at screen ①; ``issuer`` goes back to the app as ``iss``."""
-        linkage = flow.start(request, now, self.profile.linkage_ttl_seconds, issuer)
-        await self._store.add_linkage(linkage, now)
+    async def start(
+        self,
+        request: AuthRequest,
+        now: datetime,
+        issuer: str | None,
+        per_client: int | None = None,
+    ) -> Linkage:
+        """A new linkage at screen ①; ``issuer`` goes back to the app as ``iss``.
+
+        ``per_client`` (hosted mode's quota) bounds the linkages one client has in
+        progress: past it, rate_limited, and no other linkage is dropped to make room.
+        """
+        linkage = flow.start(
+            request, now, self.profile.linkage_ttl_seconds, issuer, self._id_prefix
+        )
+        if not await self._store.add_linkage(linkage, now, per_client):
+            raise SandboxError(
+                "rate_limited",
+                f"client {request.client_id!r} already has {per_client} linkages in progress "
+                "(the workspace's quota); finish or abandon some first",
+                retry_after=RETRY_LINKAGE_QUOTA,
+            )
         return linkage
 
     async def get(self, linkage_id: str, now: datetime) -> Linkage:
@@ -93,7 +116,7 @@ class LinkageService:
 
     async def rotate(self, linkage: Linkage) -> Linkage:
         """Give the linkage a new id and CSRF token (session renewal); the old id dies."""
-        return await self._save(flow.renewed(linkage))
+        return await self._save(flow.renewed(linkage, self._id_prefix))
 
     @staticmethod
     def check_csrf(linkage: Linkage, token: str | None) -> None:

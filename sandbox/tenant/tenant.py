@@ -68,6 +68,10 @@ class Tenant:
         scenario = record.scenario
         self.record = record
         self.scenario = scenario
+        self.workspace = record.workspace
+        # Hosted mode: the ids this bank hands out (client ids, linkage ids, tokens) start
+        # with "<workspace>." so that a bank-facing request finds its workspace.
+        self.id_prefix = f"{record.workspace}." if record.workspace else ""
         self.source = record.source
         self.store = store
         self.profile = bank_profile(scenario)
@@ -79,7 +83,9 @@ class Tenant:
             scenario.bank.policy.statement_months,
         )
         clients = clients_of(scenario)
-        self.oauth = AuthorizationServer(clients, oauth_policy(scenario), store)
+        self.oauth = AuthorizationServer(
+            clients, oauth_policy(scenario), store, id_prefix=self.id_prefix
+        )
         # Values the journal and the logs never show, whatever parameter carries them.
         self.secrets = frozenset(c.secret for c in clients)
         self.lockout = LockoutBook(store, lock_limits(scenario))
@@ -93,6 +99,7 @@ class Tenant:
             phone=self.phone,
             oauth=self.oauth,
             records=store,
+            id_prefix=self.id_prefix,
         )
 
     @classmethod
@@ -112,6 +119,11 @@ class Tenant:
     @property
     def bank_code(self) -> str:
         return self.record.code
+
+    @property
+    def key(self) -> str:
+        """The store's key of this bank (its code, or workspace/code when hosted)."""
+        return self.record.key
 
     @property
     def generation(self) -> int:

@@ -15,8 +15,11 @@ from sandbox.settings import Settings
 from sandbox.store import open_store
 from sandbox.tenant.registry import Registry
 from sandbox.web.errors import error_middleware
+from sandbox.web.hosted import SCENARIOS, hosted_guard
+from sandbox.web.hosted import add_routes as hosted_routes
 from sandbox.web.keys import REGISTRY, SETTINGS
 from sandbox.web.middleware import KNOWN_HOSTS, journal_middleware, security_headers
+from sandbox.web.quotas import RATE_LIMITS, RateLimits
 from sandbox.web.session import SECURE, SESSION_KEY, session_key, set_cookie
 
 __all__ = ["REGISTRY", "SETTINGS", "Loaded", "create_app", "scenario_files"]
@@ -52,18 +55,28 @@ def create_app(
     registry is new) are loaded when the app starts.
     """
     settings = settings or Settings()
+    hosted = settings.hosted
     owned = registry is None
-    registry = registry if registry is not None else Registry(open_store(settings.store_url))
+    if registry is None:
+        caps = (
+            {"journal_cap": settings.quotas.journal, "outbox_cap": settings.quotas.outbox}
+            if hosted
+            else {}
+        )
+        registry = Registry(open_store(settings.store_url, **caps))
     if scenarios is None:
-        scenarios = scenario_files(settings.scenario_paths) if owned else []
-    app = web.Application(
-        # journal outside error: the journal records what the error middleware answered.
-        middlewares=[journal_middleware, error_middleware],
-        client_max_size=2 * 1024 * 1024,
-    )
+        scenarios = scenario_files(settings.scenario_paths) if owned or hosted else []
+    middlewares = [journal_middleware, error_middleware]  # the journal records the answer
+    if hosted:
+        middlewares.append(hosted_guard)
+    app = web.Application(middlewares=middlewares, client_max_size=2 * 1024 * 1024)
     app[SETTINGS] = settings
     app[REGISTRY] = registry
-    to_load = list(scenarios)
+    # Hosted: the scenarios are what each new workspace starts with; nothing loads at start.
+    to_load = [] if hosted else list(scenarios)
+    if hosted:
+        app[SCENARIOS] = list(scenarios)
+        app[RATE_LIMITS] = RateLimits(settings.quotas)
 
     async def state(app: web.Application) -> AsyncIterator[None]:
         if owned:
@@ -96,4 +109,6 @@ def create_app(
 
     for module in (control, transfer, oauth_routes, authorize, screens, data_api, docs, metrics):
         module.add_routes(app)
+    if hosted:
+        hosted_routes(app)
     return app

@@ -7,21 +7,36 @@ from aiohttp import web
 from sandbox import ui_text
 from sandbox.domain.linkage import redirect_url
 from sandbox.domain.oauth.errors import AuthorizeError
+from sandbox.errors import SandboxError
 from sandbox.steps import Step
 from sandbox.tenant.tenant import Tenant
-from sandbox.web.common import BANK_PATH, issuer, now_of
+from sandbox.web.common import BANK_PATH, bank_tenant, is_hosted, issuer, now_of
 from sandbox.web.errors import note, page
 from sandbox.web.faults import enforce
-from sandbox.web.keys import CLIENT_ID, STEP
+from sandbox.web.keys import CLIENT_ID, SETTINGS, STEP
 from sandbox.web.metrics import METRICS
-from sandbox.web.screens import redirect, screen_url, tenant_or_404
+from sandbox.web.quotas import limit_rate
+from sandbox.web.screens import redirect, screen_url
 from sandbox.web.session import bind
 
 
 async def authorize(request: web.Request) -> web.StreamResponse:
     """Start a linkage: check the OAuth request, then show screen ①."""
     request[STEP] = Step.AUTHORIZE
-    tenant = await tenant_or_404(request)
+    client_id = request.query.get("client_id")
+    tenant = await bank_tenant(request, client_id)
+    if tenant is None:
+        if not is_hosted(request):
+            raise SandboxError("not_found", "unknown bank code")
+        # Hosted: no workspace of this client has this bank, as if the client were unknown.
+        unknown = AuthorizeError(
+            "invalid_request",
+            f"unknown client_id for bank {request.match_info['bank'][:8]!r} "
+            "(hosted mode: a client_id starts with its workspace's name)",
+            redirectable=False,
+        )
+        return _authorize_error(request, None, unknown)
+    limit_rate(request, tenant.workspace, "auth")
     try:
         # A MultiDict: the domain sees repeated parameters and refuses them.
         auth = tenant.oauth.validate_authorize(request.query)
@@ -43,14 +58,22 @@ async def authorize(request: web.Request) -> web.StreamResponse:
             "iss": iss,
         }
         return redirect(redirect_url(auth.redirect_uri, params))
-    linkage = await tenant.linkage.start(auth, now, iss)
+    linkage = await tenant.linkage.start(auth, now, iss, _linkage_quota(request))
     request.app[METRICS].linkages_started.labels(tenant.bank_code).inc()
     await bind(request, linkage.linkage_id)
     return redirect(screen_url(request, linkage, Step.ACCOUNT))
 
 
-def _authorize_error(request: web.Request, tenant: Tenant, exc: AuthorizeError) -> web.Response:
-    if exc.redirectable and exc.redirect_uri:
+def _linkage_quota(request: web.Request) -> int | None:
+    """Hosted mode: how many linkages one client may have in progress."""
+    settings = request.app[SETTINGS]
+    return settings.quotas.linkages_per_client if settings.hosted else None
+
+
+def _authorize_error(
+    request: web.Request, tenant: Tenant | None, exc: AuthorizeError
+) -> web.Response:
+    if tenant is not None and exc.redirectable and exc.redirect_uri:
         params = {**exc.query(), "iss": issuer(request, tenant.bank_code)}
         return redirect(redirect_url(exc.redirect_uri, params))
     return page(

@@ -68,6 +68,14 @@ def authenticate(request: web.Request, tenant: Tenant, form: Form) -> Client:
         raise TokenError(exc.error, exc.description, basic=True) from None
 
 
+def carried_client_id(request: web.Request, form: Form) -> str | None:
+    """The client id a token request names (HTTP Basic user, else the form's client_id)."""
+    headers = request.headers.getall("Authorization", [])
+    if len(headers) == 1:
+        return basic_credentials(headers[0])[0]
+    return form.get("client_id")
+
+
 def basic_credentials(header: str) -> tuple[str, str]:
     """client_id and secret from an Authorization header (RFC 6749 2.3.1)."""
     scheme, _, value = header.strip().partition(" ")

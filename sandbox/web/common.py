@@ -9,7 +9,8 @@ import orjson
 from aiohttp import web
 
 from sandbox.tenant.tenant import Tenant
-from sandbox.web.keys import CLOCK, NOW, REGISTRY, SETTINGS, TENANT
+from sandbox.tenant.workspaces import workspace_of
+from sandbox.web.keys import CLOCK, NOW, REGISTRY, SETTINGS, TENANT, WORKSPACE
 
 BANK_PATH = "/parasol/v1/banks/{bank}"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -56,21 +57,39 @@ def ok(data: Any, status: int = 200) -> web.Response:
     return json_response(data, status, dict(NO_STORE))
 
 
-async def bank_tenant(request: web.Request) -> Tenant | None:
-    """The tenant of the ``{bank}`` in the path, if loaded (remembered on the request)."""
-    tenant = await request.app[REGISTRY].get(request.match_info.get("bank", ""))
+def is_hosted(request: web.Request) -> bool:
+    """Whether the sandbox runs in hosted mode (many workspaces)."""
+    settings = request.app.get(SETTINGS)
+    return settings is not None and settings.hosted
+
+
+async def bank_tenant(request: web.Request, carried: str | None = None) -> Tenant | None:
+    """The tenant of the ``{bank}`` in the path, if loaded (remembered on the request).
+
+    In hosted mode the bank is the one of the workspace that ``carried`` (the request's
+    client id, linkage id or token) names; without one there is no tenant.
+    """
+    workspace = ""
+    if is_hosted(request):
+        found = workspace_of(carried)
+        if found is None:
+            return None
+        workspace = found
+    tenant = await request.app[REGISTRY].get(request.match_info.get("bank", ""), workspace)
     if tenant is not None:
         request[TENANT] = tenant
     return tenant
 
 
 async def control_tenant(request: web.Request) -> Tenant:
-    """The tenant a control call is for: ``?bank=``, ``X-Sandbox-Bank`` or the default."""
+    """The tenant a control call is for: ``?bank=``, ``X-Sandbox-Bank`` or the default
+    (always of the caller's workspace in hosted mode)."""
     registry = request.app[REGISTRY]
+    workspace = request.get(WORKSPACE, "")
     code = request.query.get("bank") or request.headers.get("X-Sandbox-Bank")
-    tenant = await registry.get(code) if code else await registry.default()
+    tenant = await registry.get(code, workspace) if code else await registry.default(workspace)
     if tenant is None:
-        banks = [t.bank_code for t in await registry.tenants()]
+        banks = [t.bank_code for t in await registry.tenants(workspace)]
         raise ControlError(
             f"no scenario is loaded for bank {(code or '')[:16]!r}",
             404,
@@ -84,8 +103,25 @@ async def control_tenant(request: web.Request) -> Tenant:
 MAX_JSON_DEPTH = 32  # control bodies are flat; a rule nests three levels
 
 
+JSON_TYPES = frozenset({"application/json"})
+YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
+
+
+def check_body_type(request: web.Request, accepted: frozenset[str]) -> None:
+    """415 in hosted mode for a control body not of an ``accepted`` type (text/plain and
+    forms are what a cross-site page can send without a CORS preflight). Local mode keeps
+    accepting what curl --data-binary and scripts send, guarded by the Origin check."""
+    kind = request.content_type
+    if kind not in accepted and is_hosted(request):
+        names = ", ".join(sorted(accepted))
+        raise ControlError(
+            f"send the body as {names} (not {kind})", 415, error="unsupported_media_type"
+        )
+
+
 async def json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object body (ControlError otherwise), nested at most 32 deep."""
+    check_body_type(request, JSON_TYPES)
     try:
         body = await request.json()
     except (ValueError, UnicodeDecodeError, RecursionError):

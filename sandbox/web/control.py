@@ -18,9 +18,23 @@ from sandbox.scenario.bundled import bundled_scenarios
 from sandbox.scenario.loader import load_scenario_text
 from sandbox.scenario.model import RuleModel
 from sandbox.scenario.problems import ScenarioError
+from sandbox.scenario.yaml_source import MAX_NODES
 from sandbox.tenant.tenant import Tenant
-from sandbox.web.common import NO_STORE, ControlError, control_tenant, json_body, json_response
-from sandbox.web.keys import REGISTRY
+from sandbox.tenant.workspaces import clients_of, rule_in, scenario_in
+from sandbox.web.common import (
+    JSON_TYPES,
+    NO_STORE,
+    YAML_TYPES,
+    ControlError,
+    check_body_type,
+    control_tenant,
+    is_hosted,
+    json_body,
+    json_response,
+)
+from sandbox.web.hosted import caller_workspace
+from sandbox.web.keys import REGISTRY, SETTINGS
+from sandbox.web.quotas import check_scenario, check_upload_size
 
 # Scenario uploads are parsed by one thread: a burst of them queues instead of starving
 # the event loop, and the size limits of the YAML reader bound each one.
@@ -33,7 +47,11 @@ def _bad(message: str, status: int = 400, **extra: Any) -> ControlError:
 
 
 async def health(request: web.Request) -> web.Response:
-    """Liveness plus which banks are loaded."""
+    """Liveness plus which banks are loaded (hosted mode: liveness only, no tenant named)."""
+    if is_hosted(request):
+        return json_response(
+            {"status": "ok", "version": __version__, "mode": "hosted"}, headers=NO_STORE
+        )
     banks = [
         {
             "bank": t.bank_code,
@@ -48,7 +66,9 @@ async def health(request: web.Request) -> web.Response:
 
 async def reset(request: web.Request) -> web.Response:
     """Back to the scenario's start: clock, locks, codes, tokens, mails, rules, journal."""
-    tenant = await request.app[REGISTRY].reset((await control_tenant(request)).bank_code)
+    tenant = await request.app[REGISTRY].reset(
+        (await control_tenant(request)).bank_code, caller_workspace(request)
+    )
     return json_response(
         {
             "status": "reset",
@@ -183,7 +203,7 @@ async def scenarios(request: web.Request) -> web.Response:
     """Bundled scenarios with descriptions, and what each bank runs now."""
     loaded = [
         {"bank": t.bank_code, "name": t.scenario.name, "source": t.source}
-        for t in await request.app[REGISTRY].tenants()
+        for t in await request.app[REGISTRY].tenants(caller_workspace(request))
     ]
     bundled = [{"name": name, "description": desc} for name, desc in bundled_scenarios()]
     return json_response({"bundled": bundled, "loaded": loaded}, headers=NO_STORE)
@@ -191,8 +211,16 @@ async def scenarios(request: web.Request) -> web.Response:
 
 async def put_scenario(request: web.Request) -> web.Response:
     """Load a scenario (YAML body) for its bank code; nothing changes if it is invalid."""
+    check_body_type(request, YAML_TYPES | JSON_TYPES)
+    settings = request.app[SETTINGS]
+    workspace = caller_workspace(request)
+    quotas = settings.quotas if workspace else None
+    raw = await request.read()
+    if quotas is not None:
+        check_upload_size(quotas, len(raw))
+    max_nodes = quotas.scenario_nodes if quotas is not None else MAX_NODES
     try:
-        text = (await request.read()).decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         problem = {
             "file": "<request body>",
@@ -205,7 +233,9 @@ async def put_scenario(request: web.Request) -> web.Response:
     try:
         # Off the event loop, one at a time, with a deadline: other banks keep being served.
         loop = asyncio.get_running_loop()
-        parsing = loop.run_in_executor(_PARSER, load_scenario_text, text, "<request body>")
+        parsing = loop.run_in_executor(
+            _PARSER, load_scenario_text, text, "<request body>", max_nodes
+        )
         scenario = await asyncio.wait_for(parsing, PARSE_SECONDS)
     except ScenarioError as exc:
         problems = [asdict(p) for p in exc.problems]
@@ -214,7 +244,13 @@ async def put_scenario(request: web.Request) -> web.Response:
         raise _bad(
             f"the scenario took more than {PARSE_SECONDS} s to read; make it smaller", 422
         ) from None
-    tenant, replaced = await request.app[REGISTRY].load(scenario, "<control API>")
+    registry = request.app[REGISTRY]
+    if quotas is not None:
+        held = await registry.tenants(workspace)
+        replaces = any(t.bank_code == scenario.bank.code for t in held)
+        check_scenario(quotas, scenario, len(held), replaces)
+        scenario = scenario_in(workspace, scenario, settings.secret_key)
+    tenant, replaced = await registry.load(scenario, "<control API>", workspace)
     return json_response(
         {
             "status": "loaded",
@@ -224,8 +260,17 @@ async def put_scenario(request: web.Request) -> web.Response:
             "customers": len(tenant.directory),
             "clients": len(scenario.clients),
             "rules": len(scenario.rules),
+            "registered_clients": clients_of(tenant),
         },
         headers=NO_STORE,
+    )
+
+
+async def get_clients(request: web.Request) -> web.Response:
+    """The bank's registered clients with their secrets and redirect URIs."""
+    tenant = await control_tenant(request)
+    return json_response(
+        {"bank": tenant.bank_code, "clients": clients_of(tenant)}, headers=NO_STORE
     )
 
 
@@ -245,6 +290,19 @@ async def post_rule(request: web.Request) -> web.Response:
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
         ]
         raise _bad("invalid rule", 422, problems=problems) from None
+    workspace = caller_workspace(request)
+    if workspace:
+        limit = request.app[SETTINGS].quotas.rules
+        if len(await tenant.rules.all()) >= limit:
+            raise ControlError(
+                f"this bank already has {limit} rules, the workspace's quota "
+                "(SANDBOX_QUOTA_RULES); DELETE /_sandbox/rules clears those armed at run time",
+                422,
+                error="quota_exceeded",
+                quota="rules",
+                limit=limit,
+            )
+        rule = rule_in(workspace, rule)
     index = await tenant.rules.add(rule)
     return json_response({"status": "armed", "index": index}, 201, NO_STORE)
 
@@ -305,3 +363,4 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/_sandbox/rules", post_rule)
     r.add_delete("/_sandbox/rules", delete_rules)
     r.add_get("/_sandbox/customers", customers, name="customers")
+    r.add_get("/_sandbox/clients", get_clients, name="clients")

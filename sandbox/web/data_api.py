@@ -19,7 +19,15 @@ from sandbox.errors import CATALOG, SandboxError
 from sandbox.steps import Step
 from sandbox.tenant.tenant import Tenant
 from sandbox.web import views
-from sandbox.web.common import BANK_PATH, NO_STORE, bank_tenant, now_of, ok, origin_of
+from sandbox.web.common import (
+    BANK_PATH,
+    NO_STORE,
+    bank_tenant,
+    is_hosted,
+    now_of,
+    ok,
+    origin_of,
+)
 from sandbox.web.errors import BearerRefused, bearer_challenge
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, STEP
@@ -32,17 +40,23 @@ Linked = tuple[str, Customer, Account]
 # --- request context -------------------------------------------------------------------
 
 
-async def _tenant(request: web.Request) -> Tenant:
-    tenant = await bank_tenant(request)
+async def _tenant(request: web.Request, token: str | None) -> Tenant:
+    tenant = await bank_tenant(request, token)
     if tenant is None:
+        if is_hosted(request):  # the token names no workspace holding this bank
+            bank = request.match_info["bank"]
+            raise BearerRefused(
+                "invalid_token",
+                _DETAILS["invalid_token"],
+                bearer_challenge(bank, "invalid_token"),
+            )
         raise SandboxError("not_found", "unknown bank code")
     return tenant
 
 
-def _bearer_token(request: web.Request, tenant: Tenant) -> str:
+def _bearer_token(request: web.Request, bank: str) -> str:
     """The access token of the request's one ``Authorization: Bearer`` header."""
     header = request.headers.getall("Authorization", [])
-    bank = tenant.bank_code
     if not header:
         raise BearerRefused(
             "invalid_token", "send Authorization: Bearer <access_token>", bearer_challenge(bank)
@@ -61,12 +75,17 @@ def _bearer_token(request: web.Request, tenant: Tenant) -> str:
 async def _context(request: web.Request) -> tuple[Tenant, Grant, datetime]:
     """Bank, open hours and Bearer token checks every data endpoint shares."""
     request[STEP] = Step.API
-    tenant = await _tenant(request)
+    if is_hosted(request):  # the token names the workspace
+        token: str | None = _bearer_token(request, request.match_info["bank"])
+        tenant = await _tenant(request, token)
+    else:
+        token, tenant = None, await _tenant(request, None)
     now = await now_of(request, tenant)
     if tenant.calendar.closed_window(now) is not None:
         retry = tenant.calendar.retry_after_seconds(now)
         raise SandboxError("off_hours", "outside service hours", retry_after=retry)
-    token = _bearer_token(request, tenant)
+    if token is None:
+        token = _bearer_token(request, tenant.bank_code)
     try:
         grant = await tenant.oauth.authenticate_bearer(token, now)
     except BearerError as exc:

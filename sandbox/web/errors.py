@@ -7,6 +7,7 @@ WWW-Authenticate are written here only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
@@ -216,6 +217,12 @@ async def catalog_error(
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Typed errors become their surface's answer; an unexpected one is internal_error."""
     try:
+        if request.body_exists and not await _body_in_time(request):
+            body = {
+                "error": "request_timeout",
+                "message": f"the request body did not arrive within {BODY_SECONDS:g} s",
+            }
+            return json_response(body, 408, {"Connection": "close", **NO_STORE})
         return await handler(request)
     except LinkageFailed:
         raise  # the screens render these themselves (they need the linkage)
@@ -245,6 +252,19 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return await _http_error(request, 500, "internal_error", "internal error")
+
+
+BODY_SECONDS = 10.0  # a body (at most client_max_size) must arrive within this
+
+
+async def _body_in_time(request: web.Request) -> bool:
+    """Read the body now, with a deadline (a slow client cannot hold a handler open)."""
+    try:
+        async with asyncio.timeout(BODY_SECONDS):
+            await request.read()
+    except TimeoutError:
+        return False
+    return True
 
 
 async def _http_error(request: web.Request, status: int, code: str, reason: str) -> web.Response:

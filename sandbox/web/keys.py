@@ -23,3 +23,5 @@ RULE = web.RequestKey("rule", int)
 # The bank's clock as one request sees it: read once, so a request is one moment.
 CLOCK = web.RequestKey("clock", ClockState)
 NOW = web.RequestKey("now", datetime)
+# Hosted mode: the workspace a control call's API key belongs to ("" in local mode).
+WORKSPACE = web.RequestKey("workspace", str)

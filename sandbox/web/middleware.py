@@ -18,7 +18,7 @@ from sandbox.redact import redacted_query
 from sandbox.settings import Settings
 from sandbox.web.common import json_response
 from sandbox.web.errors import surface
-from sandbox.web.keys import CLIENT_ID, ERROR_CODE, NOW, RULE, SETTINGS, STEP, TENANT
+from sandbox.web.keys import CLIENT_ID, ERROR_CODE, NOW, REGISTRY, RULE, SETTINGS, STEP, TENANT
 from sandbox.web.metrics import METRICS, route_of
 
 log = logging.getLogger("sandbox.access")
@@ -132,6 +132,10 @@ async def _record(request: web.Request, status: int, started: float) -> None:
     metrics.answered(route_of(request), request.method, status, time.perf_counter() - started)
     bank = request.match_info.get("bank")
     tenant = request.get(TENANT)
+    if tenant is None and bank and not request.app[SETTINGS].hosted:
+        # Answered before the handler found its bank (a body that never arrived, a client
+        # gone): locally the path names the bank, so the journal still has it.
+        tenant = await request.app[REGISTRY].get(bank)
     params = (
         redacted_query(request.query, tenant.secrets if tenant is not None else ())
         if request.query

@@ -6,6 +6,7 @@ The authorize endpoint (``/oauth/auth``) lives with the screens; its validation 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -14,11 +15,26 @@ from sandbox.domain.oauth.clients import Client
 from sandbox.domain.oauth.errors import TokenError
 from sandbox.steps import Step
 from sandbox.tenant.tenant import Tenant
-from sandbox.web.client_auth import Form, authenticate, parse_form, required
-from sandbox.web.common import BANK_PATH, NO_STORE, bank_tenant, issuer, json_response, now_of
+from sandbox.web.client_auth import (
+    Form,
+    authenticate,
+    carried_client_id,
+    parse_form,
+    required,
+)
+from sandbox.web.common import (
+    BANK_PATH,
+    NO_STORE,
+    bank_tenant,
+    is_hosted,
+    issuer,
+    json_response,
+    now_of,
+)
 from sandbox.web.errors import oauth_catalog_error
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, ERROR_CODE, STEP
+from sandbox.web.quotas import limit_rate
 
 KNOWN_GRANTS = frozenset({"authorization_code", "refresh_token"})
 
@@ -64,12 +80,19 @@ async def introspect(request: web.Request) -> web.Response:
     return await _client_call(request, act)
 
 
+_BANK_CODE = re.compile(r"\d{4}", re.ASCII)
+
+
 async def metadata(request: web.Request) -> web.Response:
     """GET /.well-known/oauth-authorization-server/parasol/v1/banks/{bank} (RFC 8414)."""
-    tenant = await bank_tenant(request)
-    if tenant is None:
+    bank = request.match_info["bank"]
+    if is_hosted(request):
+        # The same for every workspace (the issuer is the public URL's): no tenant needed.
+        if not _BANK_CODE.fullmatch(bank):
+            return _unknown_bank(request)
+    elif await bank_tenant(request) is None:
         return _unknown_bank(request)
-    base = issuer(request, tenant.bank_code)
+    base = issuer(request, bank)
     auth_methods = ["client_secret_basic", "client_secret_post"]
     return json_response(
         {
@@ -102,10 +125,19 @@ async def _client_call(
 ) -> web.Response:
     """Parse the form, authenticate the client, pass the gate, run ``action``."""
     request[STEP] = Step.TOKEN
-    tenant = await bank_tenant(request)
-    if tenant is None:
-        return _unknown_bank(request)
-    form = parse_form(request.content_type, request.charset, await request.read())
+    if is_hosted(request):
+        # The client names its workspace: read the form first, then find the bank.
+        form = parse_form(request.content_type, request.charset, await request.read())
+        tenant = await bank_tenant(request, carried_client_id(request, form))
+        if tenant is None:
+            basic = "Authorization" in request.headers
+            raise TokenError("invalid_client", "client authentication failed", basic=basic)
+        limit_rate(request, tenant.workspace, "token")
+    else:
+        tenant = await bank_tenant(request)
+        if tenant is None:
+            return _unknown_bank(request)
+        form = parse_form(request.content_type, request.charset, await request.read())
     client = authenticate(request, tenant, form)
     request[CLIENT_ID] = client.client_id
     if apply_rules:

@@ -12,7 +12,7 @@ from sandbox.domain.linkage import Linkage, LinkageFailed, StepError
 from sandbox.errors import CATALOG, SandboxError
 from sandbox.steps import Step, rule_step
 from sandbox.tenant.tenant import Tenant
-from sandbox.web.common import BANK_PATH, bank_tenant, now_of
+from sandbox.web.common import BANK_PATH, bank_tenant, is_hosted, now_of
 from sandbox.web.errors import html_error, note, page, retry_headers
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, STEP
@@ -36,9 +36,18 @@ def redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
 
 
-async def tenant_or_404(request: web.Request) -> Tenant:
-    tenant = await bank_tenant(request)
+async def tenant_or_404(
+    request: web.Request, carried: str | None, unknown: tuple[str, str] | None = None
+) -> Tenant:
+    """The bank of the path (hosted: in the workspace ``carried`` names), or ``unknown``.
+
+    ``unknown`` is the catalog code and detail answered in hosted mode when the request
+    names no bank of a workspace (locally, and by default: not_found).
+    """
+    tenant = await bank_tenant(request, carried)
     if tenant is None:
+        if unknown is not None and is_hosted(request):
+            raise SandboxError(*unknown)
         raise SandboxError("not_found", "unknown bank code")
     return tenant
 
@@ -57,8 +66,10 @@ Action = Callable[[web.Request, Tenant, Linkage, dict[str, str]], Awaitable[web.
 
 
 async def _load(request: web.Request) -> tuple[Tenant, Linkage]:
-    tenant = await tenant_or_404(request)
     linkage_id = request.match_info["linkage"]
+    tenant = await tenant_or_404(
+        request, linkage_id, ("session_expired", "unknown or expired linkage")
+    )
     # Ownership first: another session's linkage looks exactly like an unknown one.
     if not await owns(request, linkage_id):
         raise SandboxError("session_expired", "unknown or expired linkage")

@@ -29,7 +29,7 @@ from sandbox.scenario.model import RuleModel, Scenario
 from sandbox.scenario.rules import decide
 from sandbox.steps import Step
 from sandbox.store import StoreError, open_store
-from sandbox.store.base import Store, TenantStore
+from sandbox.store.base import Store, TenantStore, WorkspaceRecord, tenant_key
 from sandbox.store.sql import SWEEP_EVERY
 from tests.stores import fresh_store
 
@@ -230,6 +230,51 @@ async def test_two_banks_have_separate_state(store: Store, tenant: TenantStore) 
     assert await tenant.find_linkage(linkage.linkage_id) == linkage
     assert len(await tenant.journal()) == 1
     assert await tenant.get_grant("g_1") is not None
+
+
+async def test_workspaces_hold_banks_of_the_same_code_apart(store: Store) -> None:
+    acme, beta = tenant_key("acme", BANK), tenant_key("beta", BANK)
+    await store.put_bank(acme, SCENARIO, "<acme>", "acme")
+    await store.put_bank(beta, SCENARIO, "<beta>", "beta")
+    assert [r.key for r in await store.banks()] == [BANK]  # the local workspace
+    assert [(r.key, r.workspace, r.code) for r in await store.banks("acme")] == [
+        (acme, "acme", BANK)
+    ]
+    linkage = await fill(store.tenant(acme))
+    await assert_empty(store.tenant(beta), linkage)
+    await assert_empty(store.tenant(BANK), linkage)
+    await store.reset_bank(beta)
+    assert await store.tenant(acme).find_linkage(linkage.linkage_id) == linkage
+    record = await store.bank(acme)
+    assert record is not None
+    assert record.workspace == "acme"
+    assert record.source == "<acme>"
+
+
+async def test_workspaces_are_found_by_key_hash_and_names_are_unique(store: Store) -> None:
+    first = WorkspaceRecord("acme", "a" * 64, 1.0)
+    assert await store.add_workspace(first)
+    assert not await store.add_workspace(WorkspaceRecord("acme", "b" * 64, 2.0))
+    assert await store.add_workspace(WorkspaceRecord("beta", "c" * 64, 3.0))
+    assert await store.workspace_of_key("a" * 64) == first
+    assert await store.workspace_of_key("b" * 64) is None
+    assert [w.name for w in await store.workspaces()] == ["acme", "beta"]
+
+
+async def test_add_linkage_refuses_past_the_per_client_quota(tenant: TenantStore) -> None:
+    held = [new_linkage(NOW), new_linkage(NOW)]
+    for linkage in held:
+        assert await tenant.add_linkage(linkage, NOW, per_client=2)
+    other = flow.start(replace(REQUEST, client_id="other"), NOW, 1800, None)
+    assert await tenant.add_linkage(other, NOW, per_client=2)  # another client's budget
+    refused = new_linkage(NOW)
+    assert not await tenant.add_linkage(refused, NOW, per_client=2)
+    assert await tenant.find_linkage(refused.linkage_id) is None
+    assert await tenant.linkages() == [*held, other]  # nothing dropped to make room
+    await tenant.drop_linkage(held[0].key)
+    assert await tenant.add_linkage(refused, NOW, per_client=2)
+    later = NOW + timedelta(seconds=1800)  # the rest timed out: the budget is back
+    assert await tenant.add_linkage(new_linkage(later), later, per_client=1)
 
 
 # Clock -------------------------------------------------------------------------------

@@ -40,6 +40,16 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await conn.run_sync(run)
 
 
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Take the schema back to ``revision`` (for rolling back a deploy)."""
+
+    def run(connection: Connection) -> None:
+        command.downgrade(config(connection), revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
+
+
 async def current(engine: AsyncEngine) -> str | None:
     """The revision the database is at (None: no schema yet)."""
 
