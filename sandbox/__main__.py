@@ -100,7 +100,11 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     """Start the web server (blocks until interrupted)."""
     gc.disable()  # until the app is built (see sandbox.serve.run_worker)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # SANDBOX_PORT=abc, SANDBOX_QUOTA_BANKS=-1, ...
+        print(f"sandbox serve: {exc}", file=sys.stderr)
+        return 2
     overrides: dict[str, Any] = {}
     if args.host is not None:
         overrides["host"] = args.host

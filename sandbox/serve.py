@@ -16,7 +16,6 @@ from sandbox.settings import Settings
 from sandbox.store import StoreError, is_sql, open_store
 
 log = logging.getLogger("sandbox")
-KEEPALIVE_SECONDS = 15.0
 
 
 def problem(settings: Settings, workers: int, secret_given: bool) -> str | None:
@@ -87,7 +86,7 @@ def run_worker(settings: Settings, reuse_port: bool) -> None:
         access_log=None,  # the sandbox logs each request itself, as JSON, secrets redacted
         # A connection that sends no complete request for this long is closed: an idle
         # keep-alive, or a slow-loris client dribbling its headers.
-        keepalive_timeout=KEEPALIVE_SECONDS,
+        keepalive_timeout=settings.keepalive_seconds,
         print=lambda text: _announce(text, settings),
     )
 

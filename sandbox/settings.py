@@ -81,6 +81,9 @@ class Settings:
     hosted: bool = False
     admin_key: str | None = field(default=None, repr=False)
     quotas: Quotas = field(default_factory=Quotas)
+    # A connection that sends no complete request for this long is closed (idle keep-alive,
+    # or a slow-loris client dribbling its headers).
+    keepalive_seconds: float = 15.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +103,7 @@ class Settings:
             hosted=env.get("SANDBOX_HOSTED", "").strip().lower() not in _FALSE,
             admin_key=env.get("SANDBOX_ADMIN_KEY") or None,
             quotas=Quotas.from_env(env),
+            keepalive_seconds=_seconds(env.get("SANDBOX_KEEPALIVE_SECONDS"), 15.0),
             allowed_hosts=tuple(
                 h.strip().lower()
                 for h in env.get("SANDBOX_ALLOWED_HOSTS", "").split(",")
@@ -127,6 +131,18 @@ def hosted_problem(settings: Settings, environ: Mapping[str, str] | None = None)
     if settings.admin_key is not None and len(settings.admin_key) < 16:
         return "SANDBOX_ADMIN_KEY must be at least 16 characters"
     return None
+
+
+def _seconds(text: str | None, default: float) -> float:
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"SANDBOX_KEEPALIVE_SECONDS must be a number, got {text!r}") from None
+    if not 0 < value <= 3600:
+        raise ValueError(f"SANDBOX_KEEPALIVE_SECONDS must be above 0 and at most 3600: {text}")
+    return value
 
 
 def _port(text: str | None) -> int:

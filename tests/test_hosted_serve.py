@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +143,31 @@ async def test_a_cli_workspace_links_on_a_hosted_server_and_survives_a_restart(
             assert clock.status == 200
     finally:
         restarted.stop()
+
+
+def test_a_bad_quota_is_one_line(tmp_path: Path) -> None:
+    done = _run(["serve", "--hosted"], _env(tmp_path, SANDBOX_QUOTA_BANKS="-1"))
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("sandbox serve: SANDBOX_QUOTA_BANKS must be above 0, got '-1'")
+
+
+async def test_a_slow_loris_connection_is_closed(tmp_path: Path) -> None:
+    env = _env(tmp_path, SANDBOX_KEEPALIVE_SECONDS="1")
+    server = Server(["--hosted", "--port", "0"], env)
+    try:
+        host, port = server.url.removeprefix("http://").split(":")
+        connections = []
+        for _ in range(20):
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(b"GET /_sandbox/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            await writer.drain()
+            connections.append((reader, writer))
+        started = time.monotonic()
+        for reader, writer in connections:  # each is closed by the server, unanswered
+            assert await asyncio.wait_for(reader.read(), timeout=10) == b""
+            writer.close()
+        assert time.monotonic() - started < 5
+        async with aiohttp.ClientSession(base_url=server.url) as session:
+            assert (await session.get("/_sandbox/health")).status == 200
+    finally:
+        server.stop()

@@ -222,7 +222,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 "error": "request_timeout",
                 "message": f"the request body did not arrive within {BODY_SECONDS:g} s",
             }
-            return json_response(body, 408, {"Connection": "close", **NO_STORE})
+            response = json_response(body, 408, dict(NO_STORE))
+            response.force_close()  # the rest of the body may still come: not a request
+            return response
         return await handler(request)
     except LinkageFailed:
         raise  # the screens render these themselves (they need the linkage)

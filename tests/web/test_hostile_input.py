@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+import sandbox.web.errors
 from sandbox.tenant.tenant import Tenant
 from tests.web.conftest import SCENARIO
 
@@ -117,3 +118,25 @@ async def test_a_client_that_disconnects_is_not_a_system_error(client: Client, c
     (entry,) = [e for e in journal if e["path"].endswith("/oauth/token")]
     assert (entry["status"], entry["error_code"]) == (499, None)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_body_that_never_arrives_is_answered_408(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox.web.errors, "BODY_SECONDS", 0.3)
+    host, port = client.server.host, client.server.port
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        b"POST /parasol/v1/banks/2011/oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 1000\r\n\r\ngrant_type="
+    )
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
+    length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+    body = await asyncio.wait_for(reader.readexactly(length), timeout=5)
+    writer.close()
+    await writer.wait_closed()
+    assert head.startswith(b"HTTP/1.1 408")
+    assert b"Connection: close" in head
+    assert b'"request_timeout"' in body
