@@ -111,7 +111,9 @@ async def test_kill_9_and_restart_on_the_same_sqlite_file_loses_nothing(tmp_path
             tokens = await _redeem(session, outcome.code)
             await _lock(session, HANAKO)
             uploaded = await session.put(
-                "/_sandbox/scenario", data=SCENARIO.replace('code: "2011"', 'code: "2012"')
+                "/_sandbox/scenario",
+                data=SCENARIO.replace('code: "2011"', 'code: "2012"'),
+                headers={"Content-Type": "application/yaml"},
             )
             assert uploaded.status == 200
             armed = await session.post(
@@ -411,7 +413,9 @@ async def test_uploads_transfers_and_approvals_are_one_state_across_processes(
         async with _session(one.url, jar) as a, _session(two.url, jar) as b:
             # A scenario uploaded through one process is served by the other.
             uploaded = await a.put(
-                "/_sandbox/scenario", data=SCENARIO.replace('code: "2011"', 'code: "2012"')
+                "/_sandbox/scenario",
+                data=SCENARIO.replace('code: "2011"', 'code: "2012"'),
+                headers={"Content-Type": "application/yaml"},
             )
             assert uploaded.status == 200
             loaded = (await _json(b, "/_sandbox/scenarios"))["loaded"]

@@ -14,7 +14,7 @@ from sandbox.web.common import BANK_PATH, bank_tenant, is_hosted, issuer, now_of
 from sandbox.web.errors import note, page
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, SETTINGS, STEP
-from sandbox.web.metrics import METRICS
+from sandbox.web.metrics import recorders
 from sandbox.web.quotas import limit_rate
 from sandbox.web.screens import redirect, screen_url
 from sandbox.web.session import bind
@@ -59,7 +59,8 @@ async def authorize(request: web.Request) -> web.StreamResponse:
         }
         return redirect(redirect_url(auth.redirect_uri, params))
     linkage = await tenant.linkage.start(auth, now, iss, _linkage_quota(request))
-    request.app[METRICS].linkages_started.labels(tenant.bank_code).inc()
+    for metrics in recorders(request, tenant.workspace):
+        metrics.linkages_started.labels(tenant.bank_code).inc()
     await bind(request, linkage.linkage_id)
     return redirect(screen_url(request, linkage, Step.ACCOUNT))
 

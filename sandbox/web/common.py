@@ -107,12 +107,17 @@ JSON_TYPES = frozenset({"application/json"})
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 
 
+# What a cross-site page can send without a CORS preflight and still shape as JSON or YAML
+# (a urlencoded form body percent-encodes the quotes and braces, so it never parses).
+_CROSS_SITE_TYPES = frozenset({"text/plain", "multipart/form-data"})
+
+
 def check_body_type(request: web.Request, accepted: frozenset[str]) -> None:
-    """415 in hosted mode for a control body not of an ``accepted`` type (text/plain and
-    forms are what a cross-site page can send without a CORS preflight). Local mode keeps
-    accepting what curl --data-binary and scripts send, guarded by the Origin check."""
+    """415 for a control body of the wrong type: never text/plain or multipart (what a
+    cross-site form sends); in hosted mode nothing but ``accepted``. Locally curl's default
+    (``-d``: application/x-www-form-urlencoded) and raw bytes stay accepted."""
     kind = request.content_type
-    if kind not in accepted and is_hosted(request):
+    if kind not in accepted and (kind in _CROSS_SITE_TYPES or is_hosted(request)):
         names = ", ".join(sorted(accepted))
         raise ControlError(
             f"send the body as {names} (not {kind})", 415, error="unsupported_media_type"

@@ -21,7 +21,7 @@ from sandbox.errors import CATALOG, CatalogError, SandboxError
 from sandbox.tenant.tenant import Tenant
 from sandbox.web.common import NO_STORE, ControlError, json_response, realm
 from sandbox.web.keys import CLIENT_ID, ERROR_CODE, TENANT
-from sandbox.web.metrics import METRICS
+from sandbox.web.metrics import recorders
 from sandbox.web.render import render_page
 
 log = logging.getLogger("sandbox.web")
@@ -60,7 +60,8 @@ async def note(request: web.Request, code: str) -> CatalogError:
     if tenant is not None:
         await tenant.served(code, request.get(CLIENT_ID))
     bank = tenant.bank_code if tenant is not None else "-"
-    request.app[METRICS].catalog_errors.labels(bank, code).inc()
+    for metrics in recorders(request, tenant.workspace if tenant is not None else None):
+        metrics.catalog_errors.labels(bank, code).inc()
     return CATALOG[code]
 
 

@@ -3,7 +3,8 @@
 Every ``/_sandbox/*`` call but ``/_sandbox/health`` carries ``Authorization: Bearer <key>``:
 a workspace's API key (the call then sees only that workspace), or for
 ``/_sandbox/workspaces`` and ``/metrics`` the admin key. Without a key: 401; with the wrong
-kind of key, or naming another workspace's client or linkage: 403.
+kind of key, or naming another workspace's client or linkage: 403. ``/metrics`` with a
+workspace's key shows that workspace's figures only.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from sandbox.tenant.workspaces import (
 )
 from sandbox.web.common import NO_STORE, ControlError, json_body, json_response
 from sandbox.web.keys import REGISTRY, SETTINGS, WORKSPACE
+from sandbox.web.metrics import METRICS_WORKSPACE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # What every new workspace starts with: the server's scenarios (or the embedded one).
 SCENARIOS = web.AppKey("hosted_scenarios", list[tuple[Scenario, str]])
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="sandbox"', **NO_STORE}
 _OPEN = ("/_sandbox/health",)
-_ADMIN = ("/_sandbox/workspaces", "/metrics")
+_ADMIN = ("/_sandbox/workspaces", "/metrics")  # admin key (/metrics: or a workspace's)
 # Control parameters that name a workspace's object.
 _NAMED = ("client_id", "client", "linkage")
 
@@ -70,6 +72,9 @@ async def hosted_guard(request: web.Request, handler: Handler) -> web.StreamResp
     workspace = await workspace_of_key(request.app[REGISTRY], key)
     if workspace is None:
         return _refuse(401, "unauthorized", "unknown API key")
+    if path == "/metrics":  # a workspace sees its own figures
+        request[METRICS_WORKSPACE] = workspace
+        return await handler(request)
     if admin_path:
         return _refuse(403, "forbidden", "this call needs the admin key")
     for name in _NAMED:

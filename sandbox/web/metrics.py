@@ -1,7 +1,9 @@
 """/metrics in the Prometheus text format: requests, catalog errors, linkages, store writes.
 
 One registry per application (so test apps never share counters); with ``--workers N`` each
-worker exports its own figures, which a Prometheus server sums by instance as usual.
+worker exports its own figures, which a Prometheus server sums by instance as usual. In
+hosted mode each workspace also has a registry of its own: ``/metrics`` with a workspace's
+API key shows that workspace's figures only, with the admin key everything.
 """
 
 from __future__ import annotations
@@ -82,11 +84,29 @@ class Metrics:
 
 
 METRICS = web.AppKey("metrics", Metrics)
+# Hosted mode: each workspace's own figures (one entry per workspace that was served).
+WORKSPACE_METRICS = web.AppKey("workspace_metrics", dict[str, Metrics])
+
+
+def recorders(request: web.Request, workspace: str | None) -> tuple[Metrics, ...]:
+    """Where to count what this request did: the app's registry, and its workspace's."""
+    app_metrics = request.app[METRICS]
+    if not workspace:
+        return (app_metrics,)
+    by_workspace = request.app[WORKSPACE_METRICS]
+    own = by_workspace.get(workspace)
+    if own is None:
+        own = by_workspace[workspace] = Metrics.create()
+    return (app_metrics, own)
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """GET /metrics."""
-    body = generate_latest(request.app[METRICS].registry)
+    """GET /metrics (hosted mode: the caller's workspace's, or all with the admin key)."""
+    workspace: str = request.get(METRICS_WORKSPACE, "")
+    chosen = request.app[METRICS]
+    if workspace:
+        chosen = recorders(request, workspace)[1]
+    body = generate_latest(chosen.registry)
     return web.Response(
         body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"}
     )
@@ -102,6 +122,11 @@ def route_of(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
+# The workspace whose figures a hosted /metrics call asked for (set by the hosted guard).
+METRICS_WORKSPACE = web.RequestKey("metrics_workspace", str)
+
+
 def add_routes(app: web.Application) -> None:
     app[METRICS] = Metrics.create()
+    app[WORKSPACE_METRICS] = {}
     app.router.add_get("/metrics", metrics, name="metrics")

@@ -18,8 +18,18 @@ from sandbox.redact import redacted_query
 from sandbox.settings import Settings
 from sandbox.web.common import json_response
 from sandbox.web.errors import surface
-from sandbox.web.keys import CLIENT_ID, ERROR_CODE, NOW, REGISTRY, RULE, SETTINGS, STEP, TENANT
-from sandbox.web.metrics import METRICS, route_of
+from sandbox.web.keys import (
+    CLIENT_ID,
+    ERROR_CODE,
+    NOW,
+    REGISTRY,
+    RULE,
+    SETTINGS,
+    STEP,
+    TENANT,
+    WORKSPACE,
+)
+from sandbox.web.metrics import METRICS, recorders, route_of
 
 log = logging.getLogger("sandbox.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -128,14 +138,21 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
 async def _record(request: web.Request, status: int, started: float) -> None:
     if request.path.startswith(("/static/", "/_sandbox/health", "/metrics")):
         return
-    metrics = request.app[METRICS]
-    metrics.answered(route_of(request), request.method, status, time.perf_counter() - started)
     bank = request.match_info.get("bank")
     tenant = request.get(TENANT)
-    if tenant is None and bank and not request.app[SETTINGS].hosted:
+    hosted = request.app[SETTINGS].hosted
+    if tenant is None and bank and not hosted:
         # Answered before the handler found its bank (a body that never arrived, a client
         # gone): locally the path names the bank, so the journal still has it.
         tenant = await request.app[REGISTRY].get(bank)
+    if hosted:
+        workspace = tenant.workspace if tenant is not None else request.get(WORKSPACE)
+        sinks = recorders(request, workspace)
+    else:
+        sinks = (request.app[METRICS],)
+    elapsed, route = time.perf_counter() - started, route_of(request)
+    for metrics in sinks:
+        metrics.answered(route, request.method, status, elapsed)
     params = (
         redacted_query(request.query, tenant.secrets if tenant is not None else ())
         if request.query
@@ -169,4 +186,6 @@ async def _record(request: web.Request, status: int, started: float) -> None:
                 params=params,
             )
         )
-        metrics.store_write_seconds.observe(time.perf_counter() - writing)
+        wrote = time.perf_counter() - writing
+        for metrics in sinks:
+            metrics.store_write_seconds.observe(wrote)

@@ -16,7 +16,7 @@ from sandbox.web.common import BANK_PATH, bank_tenant, is_hosted, now_of
 from sandbox.web.errors import html_error, note, page, retry_headers
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, STEP
-from sandbox.web.metrics import METRICS
+from sandbox.web.metrics import recorders
 from sandbox.web.session import bind, owns
 
 MAX_FIELD = 256  # characters of one form field kept (the longest real one is an e-mail)
@@ -295,7 +295,8 @@ async def _consent(
 
 
 def _finished(request: web.Request, tenant: Tenant, outcome: str) -> None:
-    request.app[METRICS].linkages_finished.labels(tenant.bank_code, outcome).inc()
+    for metrics in recorders(request, tenant.workspace):
+        metrics.linkages_finished.labels(tenant.bank_code, outcome).inc()
 
 
 async def _with_field_errors(

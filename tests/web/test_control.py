@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from sandbox.driver import CustomerDriver, Outcome, Page
@@ -242,3 +243,29 @@ async def test_customers_limit_is_checked(client: Client) -> None:
     for bad in ("-1", "0", "201", "10000000000000000000000000", "x"):
         response = await client.get(f"/_sandbox/customers?limit={bad}")
         assert response.status == 400, bad
+
+
+@pytest.mark.parametrize("kind", ["text/plain", "multipart/form-data; boundary=x"])
+async def test_a_body_a_cross_site_form_could_send_is_refused(client: Any, kind: str) -> None:
+    """A page's <form enctype="text/plain"> can shape a JSON body without a preflight."""
+    before = await (await client.get("/_sandbox/clock")).json()
+    response = await client.post(
+        "/_sandbox/clock", data=b'{"advance_seconds": 3600}', headers={"Content-Type": kind}
+    )
+    assert response.status == 415
+    assert (await response.json())["error"] == "unsupported_media_type"
+    upload = await client.put(
+        "/_sandbox/scenario", data=b"name: x\n", headers={"Content-Type": kind}
+    )
+    assert upload.status == 415
+    assert await (await client.get("/_sandbox/clock")).json() == before
+
+
+async def test_curl_default_bodies_still_work_locally(client: Any) -> None:
+    """curl -d sends application/x-www-form-urlencoded: the README's examples use it."""
+    response = await client.post(
+        "/_sandbox/clock",
+        data=b'{"advance_seconds": 60}',
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status == 200

@@ -389,3 +389,68 @@ async def test_linkages_per_client_quota_evicts_nothing(aiohttp_client: MakeClie
         page = await d.enter_account(TARO)
         assert isinstance(page, Page), page
         assert page.screen == "identity", page
+
+
+async def test_metrics_are_per_workspace(hosted: TestClient[Any, Any]) -> None:
+    acme, beta = await new_workspace(hosted, "acme"), await new_workspace(hosted, "beta")
+    await link(hosted, acme)
+    assert (await hosted.get("/metrics")).status == 401
+    own = await (await hosted.get("/metrics", headers=auth(acme))).text()
+    assert 'sandbox_linkages_finished_total{bank="2011",outcome="approved"} 1.0' in own
+    theirs = await (await hosted.get("/metrics", headers=auth(beta))).text()
+    assert "sandbox_linkages_finished_total{" not in theirs
+    everything = await (await hosted.get("/metrics", headers=ADMIN_AUTH)).text()
+    assert 'sandbox_linkages_finished_total{bank="2011",outcome="approved"} 1.0' in everything
+
+
+async def test_codes_linkages_and_accounts_stay_in_their_workspace(
+    hosted: TestClient[Any, Any],
+) -> None:
+    acme, beta = await new_workspace(hosted, "acme"), await new_workspace(hosted, "beta")
+    creds = app_client(acme)
+    # A code of acme's is unknown to beta's client.
+    outcome = await CustomerDriver(hosted, BANK).link(
+        TARO, client_id=creds["client_id"], redirect_uri=APP["redirect_uri"], state="s"
+    )
+    assert isinstance(outcome, Outcome)
+    assert outcome.code is not None
+    stolen = await hosted.post(
+        f"/parasol/v1/banks/{BANK}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": outcome.code,
+            "redirect_uri": APP["redirect_uri"],
+            **app_client(beta),
+        },
+    )
+    assert stolen.status == 400
+    assert (await stolen.json())["error"] == "invalid_grant"
+    # A linkage id moved under beta's prefix is no linkage.
+    driver = CustomerDriver(hosted, BANK)
+    page = await driver.authorize(
+        client_id=creds["client_id"], redirect_uri=APP["redirect_uri"], state="s"
+    )
+    assert isinstance(page, Page)
+    assert page.action is not None
+    forged = page.action.replace("/linkage/acme.", "/linkage/beta.")
+    shown = await hosted.get(forged)
+    assert shown.status == 400
+    assert "一定時間操作がなかったため" in await shown.text()
+    # 移管 of acme's account leaves beta's account where it was.
+    tokens = await link(hosted, acme)
+    accounts = await (
+        await hosted.get(f"/parasol/v1/banks/{BANK}/accounts", headers=bearer(tokens))
+    ).json()
+    account_id = accounts["accounts"][0]["account_id"]
+    moved = await hosted.post(
+        f"/_sandbox/accounts/{account_id}/transfer",
+        json={"branch_code": "002", "account_number": "7000001"},
+        headers=auth(acme),
+    )
+    assert moved.status == 200, await moved.text()
+    assert isinstance(await link(hosted, beta), dict)  # beta's taro keeps the old number
+    # Each workspace's outbox has its own completion mails only.
+    acme_mails = (await (await hosted.get("/_sandbox/outbox", headers=auth(acme))).json())["mails"]
+    beta_mails = (await (await hosted.get("/_sandbox/outbox", headers=auth(beta))).json())["mails"]
+    assert len(acme_mails) == 2
+    assert len(beta_mails) == 1
