@@ -225,24 +225,35 @@ class LinkageService:
         # Then the linkage is forgotten: a finished one answers like an unknown one anyway.
         done = await self._save(flow.approved(linkage))
         await self._store.drop_linkage(done.key)
-        code = await self._oauth.issue_code(
-            done.request, customer.customer_id, (done.account_ref or "",), now
+        code = await self.complete(
+            done.request,
+            customer,
+            done.account_ref or "",
+            done.values.get("email") or customer.email,
+            now,
         )
-        client = self._oauth.client(done.client_id)
+        return flow.approval_url(done, code)
+
+    async def complete(
+        self, request: AuthRequest, customer: Customer, account_ref: str, email: str, now: datetime
+    ) -> str:
+        """A consented linkage: a fresh code for ``request``, and the completion mail."""
+        code = await self._oauth.issue_code(request, customer.customer_id, (account_ref,), now)
+        client = self._oauth.client(request.client_id)
         subject, body = completion_mail(
-            self.profile.name, client.name if client else done.client_id, customer.name_kana, now
+            self.profile.name, client.name if client else request.client_id, customer.name_kana, now
         )
         await self._records.send_mail(
             Mail(
                 sent_at=now,
                 sender=self.profile.mail_from,
-                to=done.values.get("email") or customer.email,
+                to=email,
                 subject=subject,
                 body=body,
-                client_id=done.client_id,
+                client_id=request.client_id,
             )
         )
-        return flow.approval_url(done, code)
+        return code
 
     async def abort(
         self, linkage: Linkage, description: str = "the customer aborted the linkage"

@@ -101,13 +101,15 @@ def create_app(
         control,
         data_api,
         docs,
+        links,
         metrics,
         oauth_routes,
         screens,
         transfer,
     )
 
-    for module in (control, transfer, oauth_routes, authorize, screens, data_api, docs, metrics):
+    modules = (control, transfer, links, oauth_routes, authorize, screens, data_api, docs, metrics)
+    for module in modules:
         module.add_routes(app)
     if hosted:
         hosted_routes(app)

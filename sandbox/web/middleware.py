@@ -171,7 +171,8 @@ async def _record(request: web.Request, status: int, started: float) -> None:
         "params": params,
     }
     logs.access(f"{request.method} {request.path} {status}", entry)
-    if tenant is not None and tenant.bank_code == bank:
+    # The bank's own requests, and control calls that act as a customer would (a step).
+    if tenant is not None and (tenant.bank_code == bank or request.get(STEP) is not None):
         writing = time.perf_counter()
         await tenant.store.record_request(
             JournalEntry(

@@ -454,3 +454,30 @@ async def test_codes_linkages_and_accounts_stay_in_their_workspace(
     beta_mails = (await (await hosted.get("/_sandbox/outbox", headers=auth(beta))).json())["mails"]
     assert len(acme_mails) == 2
     assert len(beta_mails) == 1
+
+
+async def test_links_take_the_workspace_client(hosted: TestClient[Any, Any]) -> None:
+    acme = await new_workspace(hosted, "acme")
+    await new_workspace(hosted, "beta")
+    made = await hosted.post(
+        "/_sandbox/links", json={"client_id": "app-1", "customer": "taro"}, headers=auth(acme)
+    )
+    assert made.status == 201
+    code = (await made.json())["code"]
+    redeemed = await hosted.post(
+        f"/parasol/v1/banks/{BANK}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": APP["redirect_uri"],
+            **app_client(acme),
+        },
+    )
+    assert redeemed.status == 200
+    assert (await redeemed.json())["access_token"].startswith("acme.")
+    theirs = await hosted.post(
+        "/_sandbox/links",
+        json={"client_id": "beta.app-1", "customer": "taro"},
+        headers=auth(acme),
+    )
+    assert theirs.status == 403
