@@ -370,6 +370,15 @@ class MemoryStore:
         self.states[key] = self._fresh()
         return record
 
+    async def update_scenario(self, key: str, change: Callable[[Scenario], Scenario]) -> BankRecord:
+        old = self.records.get(key)
+        if old is None:
+            raise StoreError(f"bank {key} is not loaded")
+        self.records[key] = record = replace(
+            old, scenario=change(old.scenario), generation=old.generation + 1
+        )
+        return record
+
     def _fresh(self) -> _BankState:
         return _BankState(
             record_cap=self.record_cap, journal_cap=self.journal_cap, outbox_cap=self.outbox_cap

@@ -243,6 +243,29 @@ class SqlStore:
         assert record is not None
         return record
 
+    async def update_scenario(self, key: str, change: Callable[[Scenario], Scenario]) -> BankRecord:
+        async def work(conn: AsyncConnection) -> bool:
+            row = (
+                await conn.execute(
+                    select(banks.c.scenario).where(banks.c.code == key).with_for_update()
+                )
+            ).first()
+            if row is None:
+                return False
+            new = change(Scenario.model_validate_json(row.scenario))
+            await conn.execute(
+                update(banks)
+                .where(banks.c.code == key)
+                .values(scenario=new.model_dump_json(), generation=banks.c.generation + 1)
+            )
+            return True
+
+        if not await self.atomic(work):
+            raise StoreError(f"bank {key} is not loaded")
+        record = await self.bank(key)
+        assert record is not None
+        return record
+
     def tenant(self, key: str) -> SqlTenantStore:
         return SqlTenantStore(self, key)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sandbox.scenario.model import Scenario
 from sandbox.store.base import Store, tenant_key
 from sandbox.tenant.tenant import Tenant
@@ -66,6 +68,14 @@ class Registry:
         """Forget everything that happened since start: the tenant is rebuilt (moto's reset)."""
         key = tenant_key(workspace, code)
         await self.store.reset_bank(key)
+        return await self._rebuild(key)
+
+    async def update_scenario(
+        self, code: str, workspace: str, change: Callable[[Scenario], Scenario]
+    ) -> Tenant:
+        """Change the bank's scenario (e.g. add a client) keeping its state; rebuilt."""
+        key = tenant_key(workspace, code)
+        await self.store.update_scenario(key, change)
         return await self._rebuild(key)
 
     async def tenants(self, workspace: str = "") -> list[Tenant]:

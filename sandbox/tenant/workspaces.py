@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sandbox.clock import wall_seconds
-from sandbox.scenario.model import RuleModel, Scenario
+from sandbox.scenario.model import ClientModel, RuleModel, Scenario
 from sandbox.store.base import WORKSPACE_NAME, WorkspaceRecord
 from sandbox.tenant.registry import Registry
 from sandbox.tenant.tenant import Tenant
@@ -82,19 +82,23 @@ def rule_in(workspace: str, rule: RuleModel) -> RuleModel:
 
 def scenario_in(workspace: str, scenario: Scenario, secret_key: bytes) -> Scenario:
     """``scenario`` as ``workspace`` runs it: hosted client ids and generated secrets."""
-    clients = [
-        c.model_copy(
-            update={
-                "client_id": (hosted := client_id_in(workspace, c.client_id)),
-                "client_secret": client_secret_in(
-                    secret_key, workspace, scenario.bank.code, hosted
-                ),
-            }
-        )
-        for c in scenario.clients
-    ]
+    clients = [client_in(workspace, scenario.bank.code, c, secret_key) for c in scenario.clients]
     rules = [rule_in(workspace, r) for r in scenario.rules]
     return scenario.model_copy(update={"clients": clients, "rules": rules})
+
+
+def with_client(scenario: Scenario, client: ClientModel) -> tuple[Scenario, bool]:
+    """``scenario`` with ``client`` added, or replacing the one of the same id (True)."""
+    kept = [c for c in scenario.clients if c.client_id != client.client_id]
+    replaced = len(kept) != len(scenario.clients)
+    return scenario.model_copy(update={"clients": [*kept, client]}), replaced
+
+
+def client_in(workspace: str, bank: str, client: ClientModel, secret_key: bytes) -> ClientModel:
+    """A client as ``workspace`` registers it: hosted id and generated secret."""
+    hosted = client_id_in(workspace, client.client_id)
+    secret = client_secret_in(secret_key, workspace, bank, hosted)
+    return client.model_copy(update={"client_id": hosted, "client_secret": secret})
 
 
 def clients_of(tenant: Tenant) -> list[dict[str, object]]:

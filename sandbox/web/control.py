@@ -16,11 +16,11 @@ from sandbox import __version__
 from sandbox.clock import JST, parse_iso
 from sandbox.scenario.bundled import bundled_scenarios
 from sandbox.scenario.loader import load_scenario_text
-from sandbox.scenario.model import RuleModel
+from sandbox.scenario.model import ClientModel, RuleModel, Scenario
 from sandbox.scenario.problems import ScenarioError
 from sandbox.scenario.yaml_source import MAX_NODES
 from sandbox.tenant.tenant import Tenant
-from sandbox.tenant.workspaces import clients_of, rule_in, scenario_in
+from sandbox.tenant.workspaces import client_in, clients_of, rule_in, scenario_in, with_client
 from sandbox.web.common import (
     JSON_TYPES,
     NO_STORE,
@@ -32,7 +32,7 @@ from sandbox.web.common import (
     json_body,
     json_response,
 )
-from sandbox.web.hosted import caller_workspace
+from sandbox.web.hosted import caller_workspace, check_owned
 from sandbox.web.keys import REGISTRY, SETTINGS
 from sandbox.web.quotas import check_scenario, check_upload_size
 
@@ -266,6 +266,40 @@ async def put_scenario(request: web.Request) -> web.Response:
     )
 
 
+async def post_client(request: web.Request) -> web.Response:
+    """Add or replace a client at run time (validated like a scenario's); kept by reset."""
+    tenant = await control_tenant(request)
+    body = await json_body(request)
+    workspace = caller_workspace(request)
+    if workspace:  # the secret is generated in hosted mode
+        check_owned(
+            request,
+            body.get("client_id") if isinstance(body.get("client_id"), str) else None,
+            "client_id",
+        )
+        body = {**body, "client_secret": "generated-by-the-sandbox"}
+    try:
+        client = ClientModel.model_validate(body)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        raise _bad("invalid client", 422, problems=problems) from None
+    if workspace:
+        client = client_in(workspace, tenant.bank_code, client, request.app[SETTINGS].secret_key)
+    replaced: list[bool] = []
+
+    def change(scenario: Scenario) -> Scenario:
+        updated, was_there = with_client(scenario, client)
+        replaced[:] = [was_there]
+        return updated
+
+    tenant = await request.app[REGISTRY].update_scenario(tenant.bank_code, workspace, change)
+    (registered,) = [c for c in clients_of(tenant) if c["client_id"] == client.client_id]
+    status = 200 if replaced and replaced[0] else 201
+    return json_response({"bank": tenant.bank_code, **registered}, status, NO_STORE)
+
+
 async def get_clients(request: web.Request) -> web.Response:
     """The bank's registered clients with their secrets and redirect URIs."""
     tenant = await control_tenant(request)
@@ -364,3 +398,4 @@ def add_routes(app: web.Application) -> None:
     r.add_delete("/_sandbox/rules", delete_rules)
     r.add_get("/_sandbox/customers", customers, name="customers")
     r.add_get("/_sandbox/clients", get_clients, name="clients")
+    r.add_post("/_sandbox/clients", post_client)

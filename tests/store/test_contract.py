@@ -251,6 +251,24 @@ async def test_workspaces_hold_banks_of_the_same_code_apart(store: Store) -> Non
     assert record.source == "<acme>"
 
 
+async def test_update_scenario_keeps_state_and_bumps_the_generation(
+    store: Store, tenant: TenantStore
+) -> None:
+    linkage = await fill(tenant)
+    before = await store.bank(BANK)
+    assert before is not None
+    renamed = await store.update_scenario(
+        BANK, lambda scenario: scenario.model_copy(update={"name": "renamed"})
+    )
+    assert renamed.scenario.name == "renamed"
+    assert renamed.generation == before.generation + 1
+    assert renamed.source == before.source
+    assert await tenant.find_linkage(linkage.linkage_id) == linkage
+    assert await tenant.get_grant("g_1") is not None
+    with pytest.raises(StoreError):
+        await store.update_scenario(OTHER_BANK, lambda scenario: scenario)
+
+
 async def test_workspaces_are_found_by_key_hash_and_names_are_unique(store: Store) -> None:
     first = WorkspaceRecord("acme", "a" * 64, 1.0)
     assert await store.add_workspace(first)

@@ -481,3 +481,17 @@ async def test_links_take_the_workspace_client(hosted: TestClient[Any, Any]) -> 
         headers=auth(acme),
     )
     assert theirs.status == 403
+
+
+async def test_a_client_added_at_run_time_is_hosted(hosted: TestClient[Any, Any]) -> None:
+    acme = await new_workspace(hosted, "acme")
+    body = {"client_id": "mine", "redirect_uris": ["https://mine.example/cb"]}
+    added = await hosted.post("/_sandbox/clients", json=body, headers=auth(acme))
+    assert added.status == 201
+    registered = await added.json()
+    assert registered["client_id"] == "acme.mine"
+    assert registered["client_secret"].startswith("sbxs_")
+    theirs = await hosted.post(
+        "/_sandbox/clients", json={**body, "client_id": "beta.mine"}, headers=auth(acme)
+    )
+    assert theirs.status == 403
