@@ -42,7 +42,16 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         type=Path,
         metavar="FILE",
-        help="scenario YAML file(s); the first is active (env SANDBOX_SCENARIO)",
+        help="scenario YAML file(s) or bundled names (`sandbox scenarios`), one bank code "
+        "each; the first is the default of control calls (env SANDBOX_SCENARIO)",
+    )
+    serve.add_argument(
+        "--client",
+        action="append",
+        default=[],
+        metavar="ID:SECRET:REDIRECT_URI",
+        help="register a client in every scenario served (repeatable), "
+        "e.g. my-app:my-secret-123:http://127.0.0.1:3000/callback",
     )
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING... (env SANDBOX_LOG_LEVEL)")
     serve.add_argument(
@@ -85,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     current.set_defaults(handler=_db_current)
 
     validate = commands.add_parser("validate", help="check scenario files, report every problem")
-    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="files or bundled names"
+    )
     validate.set_defaults(handler=_validate)
 
     scenarios = commands.add_parser("scenarios", help="list the bundled scenarios")
@@ -118,6 +129,14 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["store_url"] = args.store
     if args.hosted:
         overrides["hosted"] = True
+    if args.client:
+        from sandbox.scenario.edit import client_spec
+
+        try:
+            overrides["clients"] = tuple(client_spec(spec) for spec in args.client)
+        except ValueError as exc:
+            print(f"sandbox serve: {exc}", file=sys.stderr)
+            return 2
     settings = dataclasses.replace(settings, **overrides)
     if settings.scenario_paths and _report(settings.scenario_paths, sys.stderr, quiet=True):
         return 1
@@ -217,7 +236,10 @@ def _workspace_create(args: argparse.Namespace) -> int:
     async def create(engine: Any, store: Any) -> str:
         registry = Registry(store)
         created = await create_workspace(
-            registry, args.name, scenario_files(settings.scenario_paths), settings.secret_key
+            registry,
+            args.name,
+            scenario_files(settings.scenario_paths, settings.clients),
+            settings.secret_key,
         )
         banks = [
             {"bank": t.bank_code, "scenario": t.scenario.name, "clients": clients_of(t)}
@@ -240,13 +262,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _report(files: Sequence[Path], out: TextIO, *, quiet: bool) -> bool:
     """Validate ``files``, print the outcome; return True if any file has problems."""
-    from sandbox.scenario.loader import load_scenario
     from sandbox.scenario.problems import ScenarioError
+    from sandbox.scenario.sources import load_source
 
     failed = False
     for path in files:
         try:
-            scenario = load_scenario(path)
+            scenario, _ = load_source(path)
         except ScenarioError as exc:
             failed = True
             print(exc, file=out)

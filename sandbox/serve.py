@@ -53,9 +53,10 @@ async def prepare(settings: Settings) -> None:
         await store.open()
         registry = Registry(store)
         if settings.hosted:  # the scenarios are what new workspaces start with
-            scenario_files(settings.scenario_paths)  # refuse two with one bank code now
+            # Refuse two scenarios for one bank code now, not at the first workspace.
+            scenario_files(settings.scenario_paths, settings.clients)
             return
-        for scenario, source in scenario_files(settings.scenario_paths):
+        for scenario, source in scenario_files(settings.scenario_paths, settings.clients):
             outcome = await registry.ensure(scenario, source)
             log.info("bank %s: %s (%s)", scenario.bank.code, outcome, source)
     finally:
@@ -100,7 +101,7 @@ def _announce(text: str, settings: Settings) -> None:
     from sandbox.web.app import scenario_files
 
     base = settings.public_url or found[1]
-    scenario = scenario_files(settings.scenario_paths)[0][0]
+    scenario = scenario_files(settings.scenario_paths, settings.clients)[0][0]
     lines = [f"  API docs:    {base}/docs", f"  control API: {base}/_sandbox/health"]
     if settings.hosted:
         lines.append(

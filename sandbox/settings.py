@@ -8,6 +8,10 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # settings stay light: the CLI reads them before pydantic is needed
+    from sandbox.scenario.model import ClientModel
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -84,6 +88,8 @@ class Settings:
     # A connection that sends no complete request for this long is closed (idle keep-alive,
     # or a slow-loris client dribbling its headers).
     keepalive_seconds: float = 15.0
+    # Clients added to every scenario served (``--client ID:SECRET:REDIRECT_URI``).
+    clients: tuple[ClientModel, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

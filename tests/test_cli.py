@@ -9,11 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from sandbox.__main__ import main
 from sandbox.scenario.loader import schema_text
 from sandbox.settings import DEFAULT_HOST, DEFAULT_PORT, Settings, derive_secret
+from tests.servers import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "scenarios" / "default.yaml"
@@ -169,4 +171,46 @@ def test_two_scenarios_for_one_bank_code_are_one_line_and_exit_2(tmp_path: Path)
     second.write_text(DEFAULT.read_text(encoding="utf-8"), encoding="utf-8")
     code, lines = _serve_lines("--port", "0", "--scenario", str(first), str(second))
     assert code == 2
-    assert lines == [f"sandbox serve: {second}: bank code 2011 is already loaded"]
+    assert lines == [f"sandbox serve: {second}: bank code 2011 is already loaded (from {first})"]
+
+
+def test_a_bad_client_is_one_line_and_exit_2() -> None:
+    code, lines = _serve_lines("--port", "0", "--client", "my-app:short:http://127.0.0.1/cb")
+    assert code == 2
+    (line,) = lines
+    assert line.startswith("sandbox serve: --client 'my-app': client_secret")
+
+
+async def test_a_bundled_name_and_a_client_serve_at_once() -> None:
+    server = Server(
+        [
+            "--port",
+            "0",
+            "--scenario",
+            "lockout",
+            "congestion",
+            "--client",
+            "my-app:my-secret-123:http://127.0.0.1:3000/callback",
+        ],
+        {"SANDBOX_ACCESS_LOG": "0"},
+    )
+    try:
+        async with aiohttp.ClientSession(base_url=server.url) as session:
+            for bank in ("2014", "2012"):
+                for client_id, redirect in (
+                    ("my-app", "http://127.0.0.1:3000/callback"),
+                    ("demo-app", "http://127.0.0.1:8765/callback"),
+                ):
+                    response = await session.get(
+                        f"/parasol/v1/banks/{bank}/oauth/auth",
+                        params={
+                            "response_type": "code",
+                            "client_id": client_id,
+                            "redirect_uri": redirect,
+                            "state": "s",
+                        },
+                        allow_redirects=False,
+                    )
+                    assert response.status == 303, (bank, client_id)
+    finally:
+        server.stop()

@@ -87,13 +87,6 @@ def scenario_in(workspace: str, scenario: Scenario, secret_key: bytes) -> Scenar
     return scenario.model_copy(update={"clients": clients, "rules": rules})
 
 
-def with_client(scenario: Scenario, client: ClientModel) -> tuple[Scenario, bool]:
-    """``scenario`` with ``client`` added, or replacing the one of the same id (True)."""
-    kept = [c for c in scenario.clients if c.client_id != client.client_id]
-    replaced = len(kept) != len(scenario.clients)
-    return scenario.model_copy(update={"clients": [*kept, client]}), replaced
-
-
 def client_in(workspace: str, bank: str, client: ClientModel, secret_key: bytes) -> ClientModel:
     """A client as ``workspace`` registers it: hosted id and generated secret."""
     hosted = client_id_in(workspace, client.client_id)

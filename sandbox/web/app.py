@@ -8,9 +8,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sandbox.scenario.bundled import default_scenario
-from sandbox.scenario.loader import load_scenario
-from sandbox.scenario.model import Scenario
+from sandbox.scenario.model import ClientModel
+from sandbox.scenario.sources import Loaded, served_scenarios
 from sandbox.settings import Settings
 from sandbox.store import open_store
 from sandbox.tenant.registry import Registry
@@ -24,23 +23,13 @@ from sandbox.web.session import SECURE, SESSION_KEY, session_key, set_cookie
 
 __all__ = ["REGISTRY", "SETTINGS", "Loaded", "create_app", "scenario_files"]
 
-Loaded = tuple[Scenario, str]  # a scenario and where it came from
 log = logging.getLogger("sandbox")
 
 
-def scenario_files(paths: Sequence[Path]) -> list[Loaded]:
-    """The scenarios of ``paths`` (or the embedded default); one bank code each."""
-    if not paths:
-        return [(default_scenario(), "<embedded>")]
-    loaded: list[Loaded] = []
-    seen: set[str] = set()
-    for path in paths:
-        scenario = load_scenario(path)
-        if scenario.bank.code in seen:
-            raise ValueError(f"{path}: bank code {scenario.bank.code} is already loaded")
-        seen.add(scenario.bank.code)
-        loaded.append((scenario, str(path)))
-    return loaded
+def scenario_files(paths: Sequence[Path], clients: Sequence[ClientModel] = ()) -> list[Loaded]:
+    """The scenarios of ``paths`` (files or bundled names, or the embedded default), one
+    bank code each, with ``clients`` (``--client``) added to each."""
+    return served_scenarios(paths, clients)
 
 
 def create_app(
@@ -65,7 +54,9 @@ def create_app(
         )
         registry = Registry(open_store(settings.store_url, **caps))
     if scenarios is None:
-        scenarios = scenario_files(settings.scenario_paths) if owned or hosted else []
+        scenarios = (
+            scenario_files(settings.scenario_paths, settings.clients) if owned or hosted else []
+        )
     middlewares = [journal_middleware, error_middleware]  # the journal records the answer
     if hosted:
         middlewares.append(hosted_guard)

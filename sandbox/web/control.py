@@ -15,12 +15,13 @@ from pydantic import ValidationError
 from sandbox import __version__
 from sandbox.clock import JST, parse_iso
 from sandbox.scenario.bundled import bundled_scenarios
+from sandbox.scenario.edit import with_client
 from sandbox.scenario.loader import load_scenario_text
 from sandbox.scenario.model import ClientModel, RuleModel, Scenario
 from sandbox.scenario.problems import ScenarioError
 from sandbox.scenario.yaml_source import MAX_NODES
 from sandbox.tenant.tenant import Tenant
-from sandbox.tenant.workspaces import client_in, clients_of, rule_in, scenario_in, with_client
+from sandbox.tenant.workspaces import client_in, clients_of, rule_in, scenario_in
 from sandbox.web.common import (
     JSON_TYPES,
     NO_STORE,
