@@ -263,7 +263,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _report(files: Sequence[Path], out: TextIO, *, quiet: bool) -> bool:
     """Validate ``files``, print the outcome; return True if any file has problems."""
     from sandbox.scenario.problems import ScenarioError
-    from sandbox.scenario.sources import load_source
+    from sandbox.scenario.sources import load_source, source_warnings
 
     failed = False
     for path in files:
@@ -280,6 +280,8 @@ def _report(files: Sequence[Path], out: TextIO, *, quiet: bool) -> bool:
                 f"{len(scenario.clients)} clients, {len(scenario.rules)} rules)",
                 file=out,
             )
+        for warning in source_warnings(path):  # valid, but a rule that can never fire
+            print(f"warning: {warning}", file=out if not quiet else sys.stderr)
     return failed
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sandbox.errors import CATALOG
 from sandbox.scenario.bundled import bundled_scenarios
+from sandbox.scenario.loader import load_scenario_text, scenario_warnings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -41,3 +42,11 @@ def test_every_catalog_code_is_documented() -> None:
 def test_every_bundled_scenario_is_named() -> None:
     for name, _ in bundled_scenarios():
         assert f"`{name}`" in README, name
+
+
+def test_the_scenario_reference_loads_and_every_rule_can_fire() -> None:
+    start = README.index("```yaml\n") + len("```yaml\n")
+    text = README[start : README.index("```", start)]
+    scenario = load_scenario_text(text, "README.md")
+    assert len(scenario.rules) == 2
+    assert scenario_warnings(text, "README.md") == []

@@ -25,6 +25,12 @@ def parse_ref(ref: str) -> tuple[str, AccountType, str] | None:
     return match[1], AccountType(match[2]), match[3]
 
 
+def rule_account(ref: str | None) -> str | None:
+    """``001-ordinary-1234567`` -> ``001-1234567``, the account as rules name it."""
+    key = parse_ref(ref) if ref else None
+    return f"{key[0]}-{key[2]}" if key is not None else None
+
+
 def looks_like_id(text: str) -> bool:
     """Whether ``text`` has the shape of an account_id."""
     return _ID_RE.fullmatch(text) is not None

@@ -11,6 +11,7 @@ from sandbox.scenario.consistency import consistency_problems
 from sandbox.scenario.model import Scenario, json_schema
 from sandbox.scenario.problems import Problem, ScenarioError, dotted
 from sandbox.scenario.pydantic_problems import pydantic_problems
+from sandbox.scenario.rule_warnings import rule_warnings
 from sandbox.scenario.yaml_source import MAX_NODES, parse
 
 
@@ -58,6 +59,17 @@ def load_scenario(path: str | Path) -> Scenario:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(str(path), 1, 1, "", f"cannot read file: {exc}")]) from None
     return load_scenario_text(text, source=str(path))
+
+
+def scenario_warnings(text: str, source: str = "<string>") -> list[Problem]:
+    """What a valid scenario holds that can never take effect (rule conditions that never
+    apply to their step), each with line:column."""
+    data, positions = parse(text, source)
+    warnings = []
+    for loc, message in rule_warnings(data):
+        line, column = positions.mark_of(loc, key=True)
+        warnings.append(Problem(source, line, column, dotted(loc), message))
+    return warnings
 
 
 def schema_text() -> str:

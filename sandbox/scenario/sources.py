@@ -7,8 +7,9 @@ from pathlib import Path
 
 from sandbox.scenario.bundled import bundled_scenario_text, default_scenario
 from sandbox.scenario.edit import with_client
-from sandbox.scenario.loader import load_scenario, load_scenario_text
+from sandbox.scenario.loader import load_scenario, load_scenario_text, scenario_warnings
 from sandbox.scenario.model import ClientModel, Scenario
+from sandbox.scenario.problems import Problem
 
 Loaded = tuple[Scenario, str]  # a scenario and where it came from
 
@@ -33,6 +34,14 @@ def load_source(path: Path) -> Loaded:
         source = f"bundled:{name}"
         return load_scenario_text(bundled_scenario_text(name), source=source), source
     return load_scenario(path), str(path)
+
+
+def source_warnings(path: Path) -> list[Problem]:
+    """The warnings of a valid scenario file or bundled name (see scenario_warnings)."""
+    name = bundled_name(path)
+    if name is not None:
+        return scenario_warnings(bundled_scenario_text(name), f"bundled:{name}")
+    return scenario_warnings(path.read_text(encoding="utf-8"), str(path))
 
 
 def served_scenarios(paths: Sequence[Path], clients: Sequence[ClientModel] = ()) -> list[Loaded]:

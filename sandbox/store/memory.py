@@ -219,6 +219,9 @@ class MemoryTenantStore:
     async def put_code(self, hashed: str, record: CodeRecord, now: datetime) -> None:
         self._s.codes.put(hashed, record, now)
 
+    async def get_code(self, hashed: str) -> CodeRecord | None:
+        return self._s.codes.items.get(hashed)
+
     async def update_code(
         self, hashed: str, change: Callable[[CodeRecord | None], tuple[CodeRecord | None, R]]
     ) -> R:

@@ -596,6 +596,9 @@ class SqlTenantStore:
     async def put_code(self, hashed: str, record: CodeRecord, now: datetime) -> None:
         await self._insert("code", hashed, record, forget_at=record.forget_at, now=now)
 
+    async def get_code(self, hashed: str) -> CodeRecord | None:
+        return await self._get("code", hashed, CodeRecord)
+
     async def update_code(
         self, hashed: str, change: Callable[[CodeRecord | None], tuple[CodeRecord | None, R]]
     ) -> R:

@@ -62,6 +62,19 @@ class AuthorizationServer:
         await self._store.put_code(token_hash(code), record, now)
         return code
 
+    async def linked_account(self, grant_type: str | None, form: Mapping[str, str]) -> str | None:
+        """The account ref a token request is about (its code's, or its refresh token's
+        grant's), for rules; None when the code or token is unknown. Changes nothing."""
+        if grant_type == "authorization_code" and form.get("code"):
+            code = await self._store.get_code(token_hash(form["code"]))
+            refs = code.account_refs if code is not None else ()
+        elif grant_type == "refresh_token" and form.get("refresh_token"):
+            record = await self._store.grant_of_token(token_hash(form["refresh_token"]))
+            refs = record.grant.account_refs if record is not None else ()
+        else:
+            return None
+        return refs[0] if refs else None
+
     async def exchange_code(
         self,
         client: Client,

@@ -16,7 +16,7 @@ from sandbox import __version__
 from sandbox.clock import JST, parse_iso
 from sandbox.scenario.bundled import bundled_scenarios
 from sandbox.scenario.edit import with_client
-from sandbox.scenario.loader import load_scenario_text
+from sandbox.scenario.loader import load_scenario_text, scenario_warnings
 from sandbox.scenario.model import ClientModel, RuleModel, Scenario
 from sandbox.scenario.problems import ScenarioError
 from sandbox.scenario.yaml_source import MAX_NODES
@@ -262,6 +262,7 @@ async def put_scenario(request: web.Request) -> web.Response:
             "clients": len(scenario.clients),
             "rules": len(scenario.rules),
             "registered_clients": clients_of(tenant),
+            "warnings": [asdict(w) for w in scenario_warnings(text, "<request body>")],
         },
         headers=NO_STORE,
     )

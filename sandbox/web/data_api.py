@@ -13,7 +13,7 @@ from sandbox.domain.bank import Account, Customer
 from sandbox.domain.ledger import time_deposit_interest
 from sandbox.domain.oauth.errors import BearerError
 from sandbox.domain.oauth.tokens import Grant
-from sandbox.domain.refs import account_id, parse_ref
+from sandbox.domain.refs import account_id, parse_ref, rule_account
 from sandbox.domain.statements import parse_statement_query
 from sandbox.errors import CATALOG, SandboxError
 from sandbox.steps import Step
@@ -115,7 +115,10 @@ async def _apply_rules(
     verdict = await tenant.gate(
         Step.API,
         now,
-        account=f"{account.branch_code}-{account.number}" if account is not None else None,
+        # The account of the path, or (on /accounts, /term_deposits) the grant's linked one.
+        account=f"{account.branch_code}-{account.number}"
+        if account is not None
+        else rule_account(grant.account_refs[0] if grant.account_refs else None),
         client_id=grant.client_id,
         endpoint=endpoint,
     )

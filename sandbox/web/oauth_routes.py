@@ -13,6 +13,7 @@ from aiohttp import web
 
 from sandbox.domain.oauth.clients import Client
 from sandbox.domain.oauth.errors import TokenError
+from sandbox.domain.refs import rule_account
 from sandbox.steps import Step
 from sandbox.tenant.tenant import Tenant
 from sandbox.web.client_auth import (
@@ -141,8 +142,12 @@ async def _client_call(
     client = authenticate(request, tenant, form)
     request[CLIENT_ID] = client.client_id
     if apply_rules:
+        ref = await tenant.oauth.linked_account(form.get("grant_type"), form)
         verdict = await tenant.gate(
-            Step.TOKEN, await now_of(request, tenant), client_id=client.client_id
+            Step.TOKEN,
+            await now_of(request, tenant),
+            client_id=client.client_id,
+            account=rule_account(ref),
         )
         broken = await enforce(request, verdict)
         if broken is not None:

@@ -182,11 +182,14 @@ async def act(request: web.Request) -> web.StreamResponse:
     if "abort" in form and linkage.step in (Step.ACCOUNT, Step.IDENTITY):
         _finished(request, tenant, "aborted")
         return redirect(await tenant.linkage.abort(linkage))
+    account = linkage.rule_account
+    if linkage.step == Step.ACCOUNT and form.get("branch_code") and form.get("account_number"):
+        account = f"{form['branch_code']}-{form['account_number']}"  # what ① is sending
     verdict = await tenant.gate(
         rule_step(linkage.step),
         await now_of(request, tenant),
         client_id=linkage.client_id,
-        account=linkage.rule_account,
+        account=account,
     )
     broken = await enforce(request, verdict)
     if broken is not None:
