@@ -158,16 +158,14 @@ class AuthorizationServer:
         hashed = token_hash(access_token)
         return tokens.bearer(await self._store.grant_of_token(hashed), hashed, now, scope)
 
-    async def revoke_account(self, account_ref: str) -> int:
-        """Revoke every live grant that includes ``account_ref`` (移管); returns how many."""
-        hits = [
-            r.grant.grant_id
+    async def grants_linking(self, account_ref: str) -> int:
+        """How many live grants include ``account_ref`` (after 移管 their tokens answer
+        account_transferred for it, as the bank's catalog says)."""
+        return sum(
+            1
             for r in await self._store.grants()
             if not r.revoked and account_ref in r.grant.account_refs
-        ]
-        for grant_id in hits:
-            await self._revoke_grant(grant_id)
-        return len(hits)
+        )
 
     async def grants(self) -> list[Grant]:
         """Live (not revoked) grants, for the control API and tests."""

@@ -51,7 +51,7 @@ class Moved:
     customer: Customer
     old: Account
     new: Account
-    revoked_grants: int
+    affected_grants: int  # grants linked to the old account: it answers account_transferred
 
 
 _GO = Verdict()
@@ -164,7 +164,11 @@ class Tenant:
     # 移管 ---------------------------------------------------------------------
 
     async def transfer(self, wanted: str, body: Mapping[str, Any], now: datetime) -> Moved:
-        """Move an account to a new branch/number (移管); its grants are revoked."""
+        """Move an account to a new branch/number (移管).
+
+        Tokens linked to the old account stay valid but answer account_transferred (403)
+        for it, which tells the app to link again with the new branch and number.
+        """
         linked = [ref for grant in await self.oauth.grants() for ref in grant.account_refs]
         customer, account = moving.find_for_transfer(self.directory, self.bank_code, linked, wanted)
         new_branch, new_number = moving.plan_transfer(
@@ -173,5 +177,5 @@ class Tenant:
         ref = account_ref(account)
         await self.store.add_transfer(Transfer(ref, new_branch, new_number, now))
         new = self.directory.transfer(customer, account, new_branch, new_number)
-        revoked = await self.oauth.revoke_account(ref)
-        return Moved(customer, account, new, revoked)
+        affected = await self.oauth.grants_linking(ref)
+        return Moved(customer, account, new, affected)

@@ -46,7 +46,7 @@ async def transfer_account(request: web.Request) -> web.StreamResponse:
             "customer_id": moved.customer.customer_id,
             "old": _describe(tenant.bank_code, moved.old),
             "new": _describe(tenant.bank_code, moved.new),
-            "revoked_grants": moved.revoked_grants,
+            "affected_grants": moved.affected_grants,
         }
     )
 

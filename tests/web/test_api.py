@@ -450,7 +450,7 @@ async def test_rule_on_one_account_and_malformed_fault(
 # --- 移管 -------------------------------------------------------------------------------
 
 
-async def test_transfer_moves_account_and_revokes_tokens(
+async def test_transfer_moves_account_and_old_tokens_hear_account_transferred(
     client: TestClient[Any, Any], sandbox: Tenant, headers: dict[str, str]
 ) -> None:
     before = await checked(
@@ -470,10 +470,11 @@ async def test_transfer_moves_account_and_revokes_tokens(
         "account_type": "ordinary",
         "account_number": "7000001",
     }
-    assert moved["revoked_grants"] == 1
-    response = await client.get(f"{BASE}/accounts", headers=headers)
-    assert response.status == 401
-    assert (await checked(response))["error_code"] == "invalid_token"
+    assert moved["affected_grants"] == 1
+    # The app's token is not revoked: it hears what the bank's catalog says for 移管.
+    response = await client.get(f"{BASE}/accounts/{aid(JIRO_REFS[0])}", headers=headers)
+    assert response.status == 403
+    assert (await checked(response))["error_code"] == "account_transferred"
 
     old_found = sandbox.directory.find_account("001", AccountType.ORDINARY, "3333333")
     assert old_found is not None
@@ -513,7 +514,7 @@ async def test_transfer_by_ref_defaults_and_conflicts(
     assert response.status == 200
     moved = await response.json()
     assert moved["new"]["branch_code"] == "002"
-    assert moved["revoked_grants"] == 0
+    assert moved["affected_grants"] == 0
     again = await client.post(url)
     assert again.status == 409
     assert (await again.json())["error_code"] == "account_transferred"
@@ -686,7 +687,8 @@ async def test_vendor_flow_link_read_transfer_relink(client: TestClient[Any, Any
     )
     assert moved.status == 200
     response = await client.get(f"{BASE}/accounts", headers=headers)
-    assert response.status == 401
+    assert response.status == 403  # the catalog's word for it: link again, new branch/number
+    assert (await checked(response))["error_code"] == "account_transferred"
 
     old = await CustomerDriver(client, BANK).link(TARO, **APP)
     assert isinstance(old, Page)
