@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import yaml
 from aiohttp import web
 
 from sandbox.web.common import json_response
+from sandbox.web.keys import SETTINGS
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 _PAGE = """<!doctype html>
@@ -70,16 +72,32 @@ def spec() -> dict[str, Any]:
     return loaded
 
 
+_WRITTEN_SERVER = (
+    "  - url: http://127.0.0.1:8080\n    description: the sandbox's default listen address\n"
+)
+
+
+def _origin(request: web.Request) -> str:
+    """Where this sandbox is being reached: the public URL, else the request's origin."""
+    settings = request.app.get(SETTINGS)
+    public = settings.public_url if settings is not None else None
+    return public or f"{request.scheme}://{request.host}"
+
+
 async def openapi_yaml(request: web.Request) -> web.Response:
-    """GET /openapi.yaml."""
+    """GET /openapi.yaml, its ``servers`` the origin it was fetched from (so "Try it out"
+    and generated clients call this sandbox, wherever it listens)."""
+    server = f"  - url: {json.dumps(_origin(request))}\n    description: this sandbox\n"
+    text = spec_text().replace(_WRITTEN_SERVER, server, 1)
     return web.Response(
-        text=spec_text(), content_type="application/yaml", headers={"Cache-Control": "no-store"}
+        text=text, content_type="application/yaml", headers={"Cache-Control": "no-store"}
     )
 
 
 async def swagger_json(request: web.Request) -> web.Response:
-    """GET /docs/swagger.json: the spec as JSON."""
-    return json_response(spec(), headers={"Cache-Control": "no-store"})
+    """GET /docs/swagger.json: the spec as JSON (``servers`` as for /openapi.yaml)."""
+    served = {**spec(), "servers": [{"url": _origin(request), "description": "this sandbox"}]}
+    return json_response(served, headers={"Cache-Control": "no-store"})
 
 
 async def docs_page(request: web.Request) -> web.Response:

@@ -70,13 +70,14 @@ async def _load(request: web.Request) -> tuple[Tenant, Linkage]:
     tenant = await tenant_or_404(
         request, linkage_id, ("session_expired", "unknown or expired linkage")
     )
-    # Ownership first: another session's linkage looks exactly like an unknown one.
-    if not await owns(request, linkage_id):
-        raise SandboxError("session_expired", "unknown or expired linkage")
     try:
         linkage = await tenant.linkage.get(linkage_id, await now_of(request, tenant))
     except SandboxError as exc:
         raise SandboxError(exc.code, "unknown or expired linkage") from None
+    # A live linkage this browser's cookie does not name: another session's (a copied URL,
+    # another browser), an improper screen operation in the catalog's words.
+    if not await owns(request, linkage_id):
+        raise SandboxError("invalid_form", "this linkage belongs to another browser session")
     request[CLIENT_ID] = linkage.client_id
     return tenant, linkage
 

@@ -433,14 +433,16 @@ async def test_linkage_of_another_session_is_refused(
     assert driver.page is not None
     client.session.cookie_jar.clear()
     response = await client.get(driver.page.url)
-    # Exactly what an unknown id gets: nothing tells the other session the linkage exists.
-    assert response.status == 400
-    assert errors.CATALOG["session_expired"].message in await response.text()
+    # The catalog's improper screen operation (the README's table says so).
+    assert response.status == 403
+    assert errors.CATALOG["invalid_form"].message in await response.text()
+    posted = await client.post(driver.page.url, data={"csrf_token": "x", "branch_code": "001"})
+    assert posted.status == 403
+    assert errors.CATALOG["invalid_form"].message in await posted.text()
+    # An id no linkage has is an unknown (or timed-out) one.
     unknown = await client.get(driver.page.url.replace("/linkage/", "/linkage/x"))
     assert unknown.status == 400
-    assert (await unknown.text()).count("session_expired") == (await response.text()).count(
-        "session_expired"
-    )
+    assert errors.CATALOG["session_expired"].message in await unknown.text()
 
 
 async def test_finished_linkage_accepts_nothing(client: Client, driver: CustomerDriver) -> None:
