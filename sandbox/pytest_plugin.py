@@ -2,12 +2,30 @@
 
 Enabled automatically when the package is installed (entry point ``pytest11``). Pick the
 scenario with the ``sandbox_scenario`` fixture (override it) or ``--sandbox-scenario``.
+
+Two kinds of fixture:
+
+- ``sandbox_url`` (plain, synchronous pytest, any HTTP client): a real ``sandbox serve``
+  process per scenario, started once per session and reset before each test. Nothing but
+  pytest is needed, and the suite's warning filters never reach the server.
+- ``sandbox_server`` / ``sandbox_customer`` (async suites): a server in the test's own event
+  loop, with its state (``.state``) at hand. These need an asyncio plugin in auto mode
+  (pytest-aiohttp or pytest-asyncio, ``asyncio_mode = "auto"``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -16,9 +34,9 @@ from aiohttp import web
 
 from sandbox.clock import real_now
 from sandbox.driver import CustomerData, CustomerDriver
-from sandbox.scenario.bundled import bundled_scenario_text, default_scenario
-from sandbox.scenario.loader import load_scenario, load_scenario_text
+from sandbox.scenario.bundled import default_scenario
 from sandbox.scenario.model import ClockModel, Scenario
+from sandbox.scenario.sources import load_source
 from sandbox.settings import Settings
 from sandbox.tenant.tenant import Tenant
 from sandbox.web.app import REGISTRY, create_app
@@ -53,6 +71,116 @@ class RunningSandbox:
         return CustomerData.of(found, account_index)
 
 
+_RUNNING = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
+
+
+@dataclass
+class SandboxProcess:
+    """``sandbox serve`` in a process of its own, on a free port of 127.0.0.1."""
+
+    scenario: Scenario
+    url: str = ""
+    process: subprocess.Popen[str] | None = field(default=None, repr=False)
+    output: list[str] = field(default_factory=list, repr=False)
+    _reader: threading.Thread = field(init=False, repr=False)
+
+    @property
+    def bank(self) -> str:
+        return self.scenario.bank.code
+
+    def start(self, timeout: float = 30) -> SandboxProcess:
+        folder = Path(tempfile.mkdtemp(prefix="sandbox-pytest-"))
+        path = folder / "scenario.yaml"  # JSON is YAML: digit strings stay quoted strings
+        path.write_text(json.dumps(self.scenario.model_dump(mode="json")), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "serve", "--port", "0", "--scenario", str(path)],
+            env={**env, "SANDBOX_ACCESS_LOG": "0", "PYTHONWARNINGS": "default"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        found = threading.Event()
+        stream = self.process.stdout
+        assert stream is not None
+
+        def read() -> None:
+            for line in stream:
+                self.output.append(line)
+                match = _RUNNING.search(line)
+                if match and not found.is_set():
+                    self.url = match[1]
+                    found.set()
+
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + timeout
+        while not found.wait(0.05):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("sandbox serve did not start:\n" + "".join(self.output))
+        return self
+
+    def reset(self) -> None:
+        """Back to the scenario's start (POST /_sandbox/reset)."""
+        request = urllib.request.Request(f"{self.url}/_sandbox/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._reader.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+class _Processes:
+    """One sandbox process per scenario for the whole session."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, SandboxProcess] = {}
+
+    def get(self, scenario: Scenario) -> SandboxProcess:
+        key = scenario.model_dump_json()
+        running = self._running.get(key)
+        if running is None:
+            running = self._running[key] = SandboxProcess(scenario).start()
+        return running
+
+    def stop(self) -> None:
+        for running in self._running.values():
+            running.stop()
+
+
+@pytest.fixture(scope="session")
+def _sandbox_processes() -> Iterator[_Processes]:
+    processes = _Processes()
+    yield processes
+    processes.stop()
+
+
+@pytest.fixture
+def sandbox_process(_sandbox_processes: _Processes, sandbox_scenario: Scenario) -> SandboxProcess:
+    """A ``sandbox serve`` process on the test's scenario, reset for this test (plain pytest)."""
+    running = _sandbox_processes.get(sandbox_scenario)
+    running.reset()
+    return running
+
+
+@pytest.fixture
+def sandbox_url(sandbox_process: SandboxProcess) -> str:
+    """The base URL of a sandbox on the test's scenario, fresh for this test (plain pytest)."""
+    return sandbox_process.url
+
+
 @pytest.fixture
 def sandbox_scenario(request: pytest.FixtureRequest) -> Scenario:
     """``--sandbox-scenario`` (file or bundled name), else the embedded one frozen at noon JST.
@@ -65,10 +193,8 @@ def sandbox_scenario(request: pytest.FixtureRequest) -> Scenario:
         # when CI runs: tests get it frozen at noon, Japan time, today.
         noon = real_now().replace(hour=12, minute=0, second=0, microsecond=0)
         return default_scenario().model_copy(update={"clock": ClockModel(start=noon, frozen=True)})
-    path = Path(choice)
-    if path.exists():
-        return load_scenario(path)
-    return load_scenario_text(bundled_scenario_text(choice), source=choice)
+    scenario, _ = load_source(Path(choice))
+    return scenario
 
 
 @pytest.fixture

@@ -252,6 +252,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise
     except ConnectionResetError:
         raise  # the client went away: not the sandbox's failure, nothing to answer
+    except Warning as exc:
+        # Only raised when warnings are errors: a test suite's filterwarnings=error reached
+        # a server running in its process. Not the bank's system_error: say what happened.
+        log.warning(
+            "a %s was raised as an error on %s %s (warnings are errors in this process, e.g. "
+            "pytest's filterwarnings=error); the sandbox_url fixture runs the server apart: %s",
+            type(exc).__name__,
+            request.method,
+            request.path,
+            exc,
+        )
+        return await _http_error(request, 500, "internal_error", "a warning raised as an error")
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return await _http_error(request, 500, "internal_error", "internal error")

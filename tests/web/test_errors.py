@@ -109,3 +109,26 @@ async def test_a_path_parameter_cannot_turn_an_api_error_into_a_page(client: Cli
         response = await client.get(path, headers=headers)
         assert response.status == 404, path
         assert response.content_type == "application/json", path
+
+
+async def test_a_warning_raised_as_an_error_is_no_system_error(
+    client: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under filterwarnings=error a library warning inside an in-process server is named."""
+    import warnings
+
+    import sandbox.web.data_api
+
+    headers = await link_and_redeem(client, TARO)
+
+    def warns(*args: Any) -> Any:
+        warnings.warn("old API", DeprecationWarning, stacklevel=1)
+
+    monkeypatch.setattr(sandbox.web.data_api, "_account_body", warns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        response = await client.get(f"/parasol/v1/banks/{BANK}/accounts", headers=headers)
+    assert response.status == 500
+    assert (await response.json())["error_code"] == "internal_error"
+    assert "DeprecationWarning was raised as an error" in caplog.text
+    assert "system_error" not in await response.text()
