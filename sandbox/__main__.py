@@ -139,7 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
     settings = dataclasses.replace(settings, **overrides)
     if settings.scenario_paths and _report(settings.scenario_paths, sys.stderr, quiet=True):
-        return 1
+        return 2  # like every other refusal to start (``validate`` answers 1)
     serving = importlib.import_module("sandbox.serve")
     refused = serving.problem(settings, args.workers, bool(os.environ.get("SANDBOX_SECRET_KEY")))
     if refused is not None:

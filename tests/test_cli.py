@@ -95,8 +95,15 @@ def test_serve_refuses_an_invalid_scenario(
 ) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD, encoding="utf-8")
-    assert main(["serve", "--scenario", str(bad)]) == 1
+    assert main(["serve", "--scenario", str(bad)]) == 2
     assert "bank.code" in capsys.readouterr().err
+
+
+def test_serve_names_an_unreadable_scenario_in_one_line(tmp_path: Path) -> None:
+    code, lines = _serve_lines("--port", "0", "--scenario", str(tmp_path / "missing.yaml"))
+    assert code == 2
+    (line,) = lines
+    assert line.startswith(f"{tmp_path / 'missing.yaml'}:1:1: cannot read file")
 
 
 def test_settings_defaults() -> None:
