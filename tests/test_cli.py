@@ -35,7 +35,7 @@ customers:
 
 def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(DEFAULT)]) == 0
-    assert capsys.readouterr().out == f"OK {DEFAULT} (1004 customers, 2 clients, 0 rules)\n"
+    assert capsys.readouterr().out == f"OK {DEFAULT} (1014 customers, 2 clients, 0 rules)\n"
 
 
 def test_validate_reports_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -64,6 +64,8 @@ class Account:
     time_deposits: tuple[TimeDeposit, ...] = ()
     # Set when the account was moved to another branch (移管): (new branch, new number).
     transferred_to: tuple[str, str] | None = None
+    # A magic account: the catalog code it answers at its step (sandbox.domain.magic).
+    triggers: str | None = None
 
     @property
     def key(self) -> tuple[str, AccountType, str]:

@@ -56,6 +56,7 @@ def to_account(model: AccountModel) -> Account:
         cash_card=model.cash_card,
         passbook_withdrawal=model.passbook_withdrawal,
         time_deposits=tuple(to_time_deposit(deposit) for deposit in model.time_deposits),
+        triggers=model.triggers,
     )
 
 

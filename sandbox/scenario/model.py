@@ -155,6 +155,20 @@ class TimeDepositModel(_Model):
         return self
 
 
+MagicTrigger = Literal[
+    "wrong_account",
+    "wrong_identity",
+    "locked_now",
+    "locked",
+    "off_hours",
+    "congestion",
+    "system_error",
+    "service_unavailable",
+    "phone_window_expired",
+    "pin_locked_now",
+]
+
+
 class AccountModel(_Model):
     branch: BranchCode
     type: AccountType = AccountType.ORDINARY
@@ -164,6 +178,8 @@ class AccountModel(_Model):
     cash_card: StrictBool = True
     passbook_withdrawal: StrictBool = False
     time_deposits: list[TimeDepositModel] = Field(default_factory=list)
+    # A magic account: answers this catalog code at its step, with no rule (README table).
+    triggers: MagicTrigger | None = None
 
 
 class CustomerModel(_Model):

@@ -13,6 +13,7 @@ from sandbox.domain.bank import Account, Customer
 from sandbox.domain.calendar import ServiceCalendar
 from sandbox.domain.directory import Directory, account_ref
 from sandbox.domain.ledger import Ledger
+from sandbox.domain.magic import triggered
 from sandbox.domain.records import Transfer, coverage_report
 from sandbox.domain.refs import parse_ref
 from sandbox.scenario.build import (
@@ -24,7 +25,7 @@ from sandbox.scenario.build import (
 )
 from sandbox.scenario.model import Fault, Scenario
 from sandbox.scenario.rules import RuleContext
-from sandbox.steps import Step
+from sandbox.steps import Step, rule_step
 from sandbox.store.base import BankRecord, TenantStore
 from sandbox.tenant.authorization import AuthorizationServer
 from sandbox.tenant.clock import TenantClock
@@ -77,6 +78,13 @@ class Tenant:
         self.profile = bank_profile(scenario)
         self.clock = TenantClock(store, initial_clock(scenario))
         self.directory = directory
+        # Magic accounts ("branch-number", as rules name accounts) and what each triggers.
+        self.magic = {
+            f"{a.branch_code}-{a.number}": a.triggers
+            for c in directory.explicit()
+            for a in c.accounts
+            if a.triggers is not None
+        }
         self.calendar = ServiceCalendar(scenario.service_hours, scenario.maintenance)
         self.ledger = Ledger(
             scenario.generate.seed if scenario.generate else 0,
@@ -140,9 +148,17 @@ class Tenant:
         client_id: str | None = None,
         endpoint: str | None = None,
     ) -> Verdict:
-        """Service hours first, then scenario rules, for one step or endpoint."""
+        """Service hours first, then a magic account, then scenario rules.
+
+        ``step`` is the screen itself (④ is ``confirm``); rules see ④ as ``phone``.
+        """
         if self.calendar.closed_window(now) is not None:
             return Verdict(error="off_hours", retry_after=self.calendar.retry_after_seconds(now))
+        if account is not None and self.magic:
+            code = triggered(self.magic.get(account), step)
+            if code is not None:
+                return Verdict(error=code)
+        step = rule_step(step)
         armed = await self.rules.all()
         if not armed:  # most banks arm no rule: no context to build, one read of the store
             return _GO

@@ -358,8 +358,10 @@ async def customers(request: web.Request) -> web.Response:
     limit = int(text)
     out = []
     for c in tenant.directory.sample(limit):
+        magic = next((a.triggers for a in c.accounts if a.triggers is not None), None)
         out.append(
             {
+                **({"triggers": magic} if magic is not None else {}),
                 "customer_id": c.customer_id,
                 "name_kanji": c.name_kanji,
                 "name_kana": c.name_kana,
@@ -374,6 +376,7 @@ async def customers(request: web.Request) -> web.Response:
                         "pin": a.pin,
                         "cash_card": a.cash_card,
                         "eligible": a.eligible,
+                        **({"triggers": a.triggers} if a.triggers is not None else {}),
                     }
                     for a in c.accounts
                 ],

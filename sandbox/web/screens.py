@@ -10,7 +10,7 @@ from aiohttp import web
 from sandbox import ui_text
 from sandbox.domain.linkage import Linkage, LinkageFailed, StepError
 from sandbox.errors import CATALOG, SandboxError
-from sandbox.steps import Step, rule_step
+from sandbox.steps import Step
 from sandbox.tenant.tenant import Tenant
 from sandbox.web.common import BANK_PATH, bank_tenant, is_hosted, now_of
 from sandbox.web.errors import html_error, note, page, retry_headers
@@ -187,7 +187,7 @@ async def act(request: web.Request) -> web.StreamResponse:
     if linkage.step == Step.ACCOUNT and form.get("branch_code") and form.get("account_number"):
         account = f"{form['branch_code']}-{form['account_number']}"  # what ① is sending
     verdict = await tenant.gate(
-        rule_step(linkage.step),
+        Step(linkage.step),
         await now_of(request, tenant),
         client_id=linkage.client_id,
         account=account,

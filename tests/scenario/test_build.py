@@ -12,7 +12,7 @@ from sandbox.scenario.loader import load_scenario_text
 
 def test_default_directory() -> None:
     directory = build_directory(default_scenario())
-    assert len(directory) == 4 + 1000
+    assert len(directory) == 4 + 10 + 1000  # documented, magic, generated
     found = directory.find_account("001", AccountType.ORDINARY, "1234567")
     assert found is not None
     customer, account = found
