@@ -17,8 +17,9 @@ no longer covers its outflows is left empty). Hence no balance is ever negative,
 after the anchor, and an account with 0 yen mid-cycle is simply dormant.
 
 Everything is lazy and a pure function of ``(seed, account_seed, cycle, anchor)``; cycles are
-cached in bounded LRU caches. Weekends move the salary back and 口座振替 forward; public
-holidays are not modelled.
+cached in bounded LRU caches. Days when banks are closed (weekends, Japanese public holidays
+and December 31 - January 3, see ``bank_days``) move the salary back and 口座振替 forward;
+transfers (振込) and the closing sweep happen on business days; ATMs work every day.
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ from functools import lru_cache
 from typing import Literal
 
 from sandbox.clock import JST, jst_date, to_jst
+from sandbox.domain.bank_days import on_or_after, on_or_before
 
 TransactionType = Literal["deposit", "withdrawal"]
 _CACHE_SIZE = 4096
 _OUTFLOW_SHARE = Decimal("0.85")  # other outflows never exceed this share of the salary
-_SATURDAY = 5
 
 _EMPLOYERS = (
     "ｶ)ｸﾞﾝﾏｼｮｳｼﾞ",
@@ -126,18 +127,22 @@ def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def salary_date(year: int, month: int) -> date:
-    """Pay day: the 25th, or the Friday before when it falls on a weekend."""
-    day = date(year, month, 25)
-    while day.weekday() >= _SATURDAY:
-        day -= timedelta(days=1)
-    return day
+    """Pay day: the 25th, or the business day before when banks are closed on it."""
+    return on_or_before(date(year, month, 25))
 
 
 def _debit_date(day: date) -> date:
-    """A direct debit (口座振替) on a weekend moves to the next Monday."""
-    while day.weekday() >= _SATURDAY:
-        day += timedelta(days=1)
-    return day
+    """A direct debit (口座振替) on a day banks are closed moves to the next business day."""
+    return on_or_after(day)
+
+
+def _transfer_date(day: date, first: date, last: date) -> date:
+    """A transfer (振込) on the business day on or after ``day`` (else before), in range."""
+    later = on_or_after(day)
+    if later <= last:
+        return later
+    earlier = on_or_before(day)
+    return earlier if earlier >= first else day
 
 
 def _cycle_of(day: date) -> tuple[int, int]:
@@ -161,8 +166,7 @@ def _nominal_cycle(seed: int, account_seed: str, year: int, month: int) -> tuple
     start = salary_date(year, month)
     next_year, next_month = _add_months(year, month, 1)
     last = salary_date(next_year, next_month) - timedelta(days=1)
-    while last.weekday() >= _SATURDAY:  # the closing sweep happens on a business day
-        last -= timedelta(days=1)
+    last = on_or_before(last)  # the closing sweep happens on a business day
     salary = round(profile.salary * rng.uniform(0.95, 1.05))
     budget = int(salary * _OUTFLOW_SHARE)
     items = [_Item(0, _at(start, rng, 5, 7), "deposit", salary, f"給与 {profile.employer}")]
@@ -194,12 +198,13 @@ def _nominal_cycle(seed: int, account_seed: str, year: int, month: int) -> tuple
     for _ in range(rng.randint(1, 4)):
         day = start + timedelta(days=rng.randint(1, span))
         outflow(day, rng.choice((10_000, 20_000, 30_000, 50_000)), "ATM", (8, 20))
+    first_day, last_day = start + timedelta(days=1), last - timedelta(days=1)
     for _ in range(rng.randint(0, 2)):
-        day = start + timedelta(days=rng.randint(1, span))
+        day = _transfer_date(start + timedelta(days=rng.randint(1, span)), first_day, last_day)
         amount = rng.randint(30, 300) * 100
         outflow(day, amount, f"振込 {rng.choice(profile.payees)}", (9, 14))
     if rng.random() < 0.25:
-        day = start + timedelta(days=rng.randint(1, span))
+        day = _transfer_date(start + timedelta(days=rng.randint(1, span)), first_day, last_day)
         posted = _at(day, rng, 9, 14)
         amount = rng.randint(5, 50) * 1_000
         items.append(_Item(len(items), posted, "deposit", amount, f"振込 {rng.choice(_PEOPLE)}"))

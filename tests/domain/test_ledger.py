@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from sandbox.clock import JST
+from sandbox.domain.bank_days import is_business_day, on_or_after, on_or_before
 from sandbox.domain.ledger import (
     Ledger,
     Transaction,
@@ -168,12 +169,32 @@ def test_a_typical_statement_reads_like_a_japanese_passbook() -> None:
         if line.description.startswith("給与"):
             assert line.type == "deposit"
             assert line.transaction_date == salary_date(line.posted_at.year, line.posted_at.month)
-        if line.description == "カード":
-            assert line.transaction_date.day in (10, 11, 12)
-            assert line.transaction_date.weekday() < 5
+        if line.description == "カード":  # the 10th, or the next business day
+            day = line.transaction_date
+            assert day == on_or_after(day.replace(day=10))
+            assert is_business_day(day)
+        if line.description.startswith(("振込", "口座振替")):
+            assert is_business_day(line.transaction_date), line
 
 
-def test_salary_moves_to_the_friday_before_a_weekend() -> None:
+def test_bank_days_follow_japanese_holidays_and_the_year_end_closure() -> None:
+    assert not is_business_day(date(2026, 10, 12))  # スポーツの日 (2nd Monday of October)
+    assert not is_business_day(date(2026, 11, 23))  # 勤労感謝の日
+    assert not is_business_day(date(2026, 5, 6))  # 振替休日 (May 3 was a Sunday)
+    assert not is_business_day(date(2026, 12, 31))  # the banks' closure
+    assert not is_business_day(date(2027, 1, 3))
+    assert is_business_day(date(2027, 1, 4))
+    assert is_business_day(date(2026, 12, 30))
+    assert on_or_after(date(2026, 12, 31)) == date(2027, 1, 4)
+    assert on_or_before(date(2027, 1, 3)) == date(2026, 12, 30)
+
+
+def test_salary_moves_back_over_a_holiday_too() -> None:
+    # 2022-09-25 was a Sunday and the 23rd 秋分の日: pay day is Thursday the 22nd.
+    assert salary_date(2022, 9) == date(2022, 9, 22)
+
+
+def test_salary_moves_to_the_business_day_before_a_weekend() -> None:
     assert salary_date(2026, 11) == date(2026, 11, 25)  # Wednesday
     assert salary_date(2026, 10) == date(2026, 10, 23)  # the 25th is a Sunday
     assert salary_date(2026, 4) == date(2026, 4, 24)  # the 25th is a Saturday
