@@ -447,7 +447,8 @@ async def test_uploads_transfers_and_approvals_are_one_state_across_processes(
             moved = await a.post(f"/_sandbox/accounts/{account_id}/transfer", json={})
             assert moved.status == 200, await moved.text()
             new = (await moved.json())["new"]
-            assert await _accounts(b, tokens["access_token"]) == 401  # its grants are revoked
+            # The other process knows at once: the old token hears account_transferred.
+            assert await _accounts(b, tokens["access_token"]) == 403
             relinked = await CustomerDriver(b, BANK).link(
                 TARO.but(branch_code=new["branch_code"], account_number=new["account_number"]),
                 **APP,

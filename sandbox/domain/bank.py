@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from sandbox.domain.postings import Posting
+
 
 class AccountType(StrEnum):
     """科目: the account types the credit union knows."""
@@ -66,6 +68,8 @@ class Account:
     transferred_to: tuple[str, str] | None = None
     # A magic account: the catalog code it answers at its step (sandbox.domain.magic).
     triggers: str | None = None
+    # Statement lines the scenario lists for it, beside the generated ones.
+    postings: tuple[Posting, ...] = ()
 
     @property
     def key(self) -> tuple[str, AccountType, str]:

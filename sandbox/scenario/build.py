@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import time as dt_time
+
+import jaconv
+
+from sandbox.clock import JST
 from sandbox.domain.bank import Account, Customer, TimeDeposit, normalize_phone
 from sandbox.domain.directory import Directory
 from sandbox.domain.linkage import BankProfile
 from sandbox.domain.lockout import Limits
 from sandbox.domain.oauth.clients import Client
 from sandbox.domain.oauth.policy import OAuthPolicy
+from sandbox.domain.postings import Posting
 from sandbox.scenario.generate import AccountKey, GeneratedPopulation
-from sandbox.scenario.model import AccountModel, CustomerModel, Scenario, TimeDepositModel
+from sandbox.scenario.model import (
+    AccountModel,
+    CustomerModel,
+    Scenario,
+    StatementLineModel,
+    TimeDepositModel,
+)
 
 
 def build_directory(scenario: Scenario) -> Directory:
@@ -57,6 +70,29 @@ def to_account(model: AccountModel) -> Account:
         passbook_withdrawal=model.passbook_withdrawal,
         time_deposits=tuple(to_time_deposit(deposit) for deposit in model.time_deposits),
         triggers=model.triggers,
+        postings=tuple(
+            to_posting(f"{model.branch}-{model.type.value}-{model.number}", i, line)
+            for i, line in enumerate(model.transactions)
+        ),
+    )
+
+
+def half_width(text: str) -> str:
+    """Katakana (and its long vowel mark) in half width, as bank statements print 摘要."""
+    return str(jaconv.z2h(text, kana=True, ascii=False, digit=False))
+
+
+def to_posting(ref: str, index: int, model: StatementLineModel) -> Posting:
+    """A scenario's statement line: its 摘要 in half-width kana, at its date and time (JST)."""
+    hour, minute = (int(part) for part in model.time.split(":"))
+    return Posting(
+        posting_id=f"scenario:{ref}:{index}",
+        account=ref,
+        posted_at=datetime.combine(model.date, dt_time(hour, minute), tzinfo=JST),
+        type=model.type,
+        amount=model.amount,
+        description=half_width(model.description),
+        listed=True,
     )
 
 

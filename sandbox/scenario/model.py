@@ -155,6 +155,17 @@ class TimeDepositModel(_Model):
         return self
 
 
+class StatementLineModel(_Model):
+    """A statement line listed in the scenario, beside the generated ones."""
+
+    date: date
+    time: Annotated[StrictStr, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "10:00"
+    type: Literal["deposit", "withdrawal"]
+    amount: StrictInt = Field(ge=1, le=MAX_YEN)
+    # 摘要: kept as half-width kana, as a bank prints it (full-width kana is converted).
+    description: StrictStr = Field(min_length=1, max_length=48)
+
+
 MagicTrigger = Literal[
     "wrong_account",
     "wrong_identity",
@@ -180,6 +191,9 @@ class AccountModel(_Model):
     time_deposits: list[TimeDepositModel] = Field(default_factory=list)
     # A magic account: answers this catalog code at its step, with no rule (README table).
     triggers: MagicTrigger | None = None
+    # Statement lines beside the generated ones (the balance above already includes those
+    # dated at or before the clock's start).
+    transactions: list[StatementLineModel] = Field(default_factory=list, max_length=1000)
 
 
 class CustomerModel(_Model):

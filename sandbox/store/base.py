@@ -21,6 +21,7 @@ from sandbox.domain.linkage import Linkage
 from sandbox.domain.lockout import LockRecord
 from sandbox.domain.oauth.tokens import CodeRecord, GrantRecord
 from sandbox.domain.phone import PhoneChallenge
+from sandbox.domain.postings import Posting
 from sandbox.domain.records import JournalEntry, Mail, RuleCount, Transfer
 from sandbox.scenario.model import RuleModel, Scenario
 
@@ -187,6 +188,14 @@ class RecordStore(Protocol):
     async def add_transfer(self, transfer: Transfer) -> None: ...
 
     async def transfers(self) -> list[Transfer]: ...
+
+    async def add_posting(self, posting: Posting) -> None:
+        """Keep a statement line posted on demand (the bank is rebuilt: generation + 1)."""
+        ...
+
+    async def postings(self) -> list[Posting]:
+        """Lines posted on demand, in the order they were posted."""
+        ...
 
 
 class TenantStore(

@@ -18,6 +18,7 @@ from sandbox.domain.linkage import Linkage
 from sandbox.domain.lockout import LockRecord
 from sandbox.domain.oauth.tokens import CodeRecord, GrantRecord
 from sandbox.domain.phone import PhoneChallenge
+from sandbox.domain.postings import Posting
 from sandbox.domain.records import JournalEntry, Mail, RuleCount, Transfer
 from sandbox.scenario.model import RuleModel, Scenario
 from sandbox.store.base import BankRecord, StoreError, WorkspaceRecord
@@ -81,6 +82,7 @@ class _BankState:
     mail_seq: int = 0
     served: Counter[tuple[str, str]] = field(default_factory=Counter)
     transfers: list[Transfer] = field(default_factory=list)
+    postings: list[Posting] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         cap = self.record_cap
@@ -325,6 +327,14 @@ class MemoryTenantStore:
 
     async def transfers(self) -> list[Transfer]:
         return list(self._s.transfers)
+
+    async def add_posting(self, posting: Posting) -> None:
+        self._s.postings.append(posting)
+        record = self._store.records[self.code]
+        self._store.records[self.code] = replace(record, generation=record.generation + 1)
+
+    async def postings(self) -> list[Posting]:
+        return list(self._s.postings)
 
 
 class MemoryStore:

@@ -30,6 +30,7 @@ from sandbox.domain.linkage import Linkage
 from sandbox.domain.lockout import LockRecord
 from sandbox.domain.oauth.tokens import CodeRecord, GrantRecord
 from sandbox.domain.phone import PhoneChallenge
+from sandbox.domain.postings import Posting
 from sandbox.domain.records import JournalEntry, Mail, RuleCount, Transfer
 from sandbox.scenario.model import RuleModel, Scenario
 from sandbox.store import codec
@@ -836,6 +837,34 @@ class SqlTenantStore:
             )
 
         await self._store.atomic(work)
+
+    async def add_posting(self, posting: Posting) -> None:
+        async def work(conn: AsyncConnection) -> None:
+            # Keyed by wall time, then the posting's own id: in posting order, never equal.
+            now = wall_seconds()
+            await conn.execute(
+                insert(records).values(
+                    bank=self.code,
+                    kind="posting",
+                    key=f"{now:020.6f}-{posting.posting_id}"[:128],
+                    created=now,
+                    data=codec.dumps(posting),
+                )
+            )
+            # Every worker rebuilds this bank, postings included.
+            await conn.execute(
+                update(banks)
+                .where(banks.c.code == self.code)
+                .values(generation=banks.c.generation + 1)
+            )
+
+        await self._store.atomic(work)
+
+    async def postings(self) -> list[Posting]:
+        rows = await self._store.read(
+            select(records.c.data).where(self._where("posting")).order_by(records.c.key)
+        )
+        return [codec.loads(Posting, row[0]) for row in rows]
 
     async def transfers(self) -> list[Transfer]:
         rows = await self._store.read(

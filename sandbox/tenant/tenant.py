@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sandbox.clock import ClockState, wall_seconds
@@ -12,8 +12,9 @@ from sandbox.domain import transfer as moving
 from sandbox.domain.bank import Account, Customer
 from sandbox.domain.calendar import ServiceCalendar
 from sandbox.domain.directory import Directory, account_ref
-from sandbox.domain.ledger import Ledger
+from sandbox.domain.ledger import Ledger, Transaction
 from sandbox.domain.magic import triggered
+from sandbox.domain.postings import Posting, Statements, new_posting
 from sandbox.domain.records import Transfer, coverage_report
 from sandbox.domain.refs import parse_ref
 from sandbox.scenario.build import (
@@ -65,7 +66,13 @@ def initial_clock(scenario: Scenario) -> ClockState:
 class Tenant:
     """One bank's rules and services over its state in the store."""
 
-    def __init__(self, record: BankRecord, store: TenantStore, directory: Directory) -> None:
+    def __init__(
+        self,
+        record: BankRecord,
+        store: TenantStore,
+        directory: Directory,
+        postings: Sequence[Posting] = (),
+    ) -> None:
         scenario = record.scenario
         self.record = record
         self.scenario = scenario
@@ -90,6 +97,9 @@ class Tenant:
             scenario.generate.seed if scenario.generate else 0,
             scenario.bank.policy.statement_months,
         )
+        # The ledger plus the lines the scenario lists and those posted at run time.
+        listed = [p for c in directory.explicit() for a in c.accounts for p in a.postings]
+        self.statements = Statements(self.ledger, [*listed, *postings])
         clients = clients_of(scenario)
         self.oauth = AuthorizationServer(
             clients, oauth_policy(scenario), store, id_prefix=self.id_prefix
@@ -122,7 +132,7 @@ class Tenant:
             found = directory.find_account(*key) if key is not None else None
             if found is not None:
                 directory.transfer(found[0], found[1], done.new_branch, done.new_number)
-        return cls(record, store, directory)
+        return cls(record, store, directory, await store.postings())
 
     @property
     def bank_code(self) -> str:
@@ -176,6 +186,41 @@ class Tenant:
 
     async def coverage(self) -> dict[str, Any]:
         return coverage_report(await self.store.served())
+
+    # Balances and statements ------------------------------------------------
+
+    def balance(self, account: Account, origin: datetime, now: datetime) -> int:
+        """The account's balance at ``now`` (the scenario's balance is at ``origin``)."""
+        seed = self.directory.ledger_seed(account)
+        return self.statements.balance_at(seed, account.balance, origin, now)
+
+    def transactions(
+        self, account: Account, origin: datetime, date_from: date, date_to: date, now: datetime
+    ) -> list[Transaction]:
+        """The account's statement lines dated ``date_from..date_to``, as held at ``now``."""
+        seed = self.directory.ledger_seed(account)
+        return self.statements.transactions(seed, account.balance, origin, date_from, date_to, now)
+
+    async def find_account(self, wanted: str) -> tuple[Customer, Account]:
+        """The account an account_id or ref names (explicit or linked; not one moved away)."""
+        linked = [ref for grant in await self.oauth.grants() for ref in grant.account_refs]
+        return moving.find_for_transfer(self.directory, self.bank_code, linked, wanted)
+
+    async def post(
+        self, account: Account, kind: str, amount: object, description: object, now: datetime
+    ) -> Posting:
+        """Post a statement line now (a deposit, or a withdrawal the balance covers)."""
+        origin = (await self.clock.state()).origin
+        posting = new_posting(
+            self.directory.ledger_seed(account),
+            kind,
+            amount,
+            description,
+            now,
+            self.balance(account, origin, now),
+        )
+        await self.store.add_posting(posting)
+        return posting
 
     # 移管 ---------------------------------------------------------------------
 

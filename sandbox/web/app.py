@@ -95,11 +95,23 @@ def create_app(
         links,
         metrics,
         oauth_routes,
+        postings,
         screens,
         transfer,
     )
 
-    modules = (control, transfer, links, oauth_routes, authorize, screens, data_api, docs, metrics)
+    modules = (
+        control,
+        transfer,
+        postings,
+        links,
+        oauth_routes,
+        authorize,
+        screens,
+        data_api,
+        docs,
+        metrics,
+    )
     for module in modules:
         module.add_routes(app)
     if hosted:

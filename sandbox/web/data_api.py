@@ -164,9 +164,7 @@ def _one(tenant: Tenant, grant: Grant, wanted: str) -> Linked:
 
 def _account_body(tenant: Tenant, item: Linked, now: datetime, origin: datetime) -> dict[str, Any]:
     _, customer, account = item
-    balance = tenant.ledger.balance_at(
-        tenant.directory.ledger_seed(account), account.balance, origin, now
-    )
+    balance = tenant.balance(account, origin, now)
     return views.account_json(
         bank_code=tenant.bank_code,
         customer=customer,
@@ -216,13 +214,8 @@ async def list_transactions(request: web.Request) -> web.StreamResponse:
     broken = await _apply_rules(request, tenant, now, "transactions", grant, account)
     if broken is not None:
         return broken
-    lines = tenant.ledger.transactions(
-        tenant.directory.ledger_seed(account),
-        account.balance,
-        await origin_of(request, tenant),
-        query.date_from,
-        query.date_to,
-        now,
+    lines = tenant.transactions(
+        account, await origin_of(request, tenant), query.date_from, query.date_to, now
     )
     return ok(views.statement_page(account_id(tenant.bank_code, ref), query, lines, now))
 

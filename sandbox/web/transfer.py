@@ -10,7 +10,7 @@ from sandbox.domain.directory import account_ref
 from sandbox.domain.refs import account_id
 from sandbox.domain.transfer import AlreadyTransferred
 from sandbox.errors import SandboxError
-from sandbox.web.common import control_tenant, now_of, ok
+from sandbox.web.common import JSON_TYPES, check_body_type, control_tenant, now_of, ok
 
 
 def _describe(bank_code: str, account: Account) -> dict[str, str]:
@@ -28,6 +28,8 @@ async def transfer_account(request: web.Request) -> web.StreamResponse:
     """POST /_sandbox/accounts/{account_id}/transfer: move an account to a new branch (移管)."""
     tenant = await control_tenant(request)
     raw = await request.read()
+    if raw.strip():
+        check_body_type(request, JSON_TYPES)
     try:
         body = orjson.loads(raw) if raw.strip() else {}
     except orjson.JSONDecodeError:

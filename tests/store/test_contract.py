@@ -24,6 +24,7 @@ from sandbox.domain.oauth.authorize import AuthRequest
 from sandbox.domain.oauth.policy import OAuthPolicy
 from sandbox.domain.oauth.tokens import CodeRecord, GrantRecord, Refusal, token_hash
 from sandbox.domain.phone import PhoneChallenge, open_challenge, settle
+from sandbox.domain.postings import Posting
 from sandbox.domain.records import JournalEntry, Mail, RuleCount, Transfer
 from sandbox.scenario.model import RuleModel, Scenario
 from sandbox.scenario.rules import decide
@@ -642,6 +643,23 @@ async def test_transfers_are_kept_in_order(tenant: TenantStore) -> None:
     await tenant.add_transfer(first)
     await tenant.add_transfer(second)
     assert await tenant.transfers() == [first, second]
+
+
+async def test_postings_are_kept_in_order_and_bump_the_generation(
+    store: Store, tenant: TenantStore
+) -> None:
+    before = await store.bank(BANK)
+    assert before is not None
+    first = Posting("b1", "001-ordinary-1234567", NOW, "deposit", 500, "ﾃｽﾄ")
+    second = Posting("a2", "001-ordinary-1234567", NOW, "withdrawal", 200, "ATM")
+    await tenant.add_posting(first)
+    await tenant.add_posting(second)
+    assert await tenant.postings() == [first, second]  # posting order, not id order
+    after = await store.bank(BANK)
+    assert after is not None
+    assert after.generation == before.generation + 2
+    await store.reset_bank(BANK)
+    assert await tenant.postings() == []
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite", "postgresql"])
