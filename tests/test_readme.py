@@ -50,3 +50,10 @@ def test_the_scenario_reference_loads_and_every_rule_can_fire() -> None:
     scenario = load_scenario_text(text, "README.md")
     assert len(scenario.rules) == 2
     assert scenario_warnings(text, "README.md") == []
+
+
+def test_the_demo_apps_size_is_current() -> None:
+    found = re.search(r"It is a (\d+)-line budgeting app", README)
+    assert found is not None
+    lines = len((ROOT / "examples" / "demo_client.py").read_text(encoding="utf-8").splitlines())
+    assert abs(lines - int(found[1])) <= lines * 0.1, lines
