@@ -24,6 +24,12 @@ class JournalEntry:
     rule: int | None
     params: Mapping[str, str] = field(default_factory=dict)
     seq: int = 0
+    # Real time (seconds since the epoch): a frozen virtual clock still shows how long a
+    # client waited, e.g. before retrying after Retry-After.
+    wall: float = 0.0
+    # What the request showed about the client (PKCE method, state length, grant type,
+    # what it did wrong, Retry-After given): read by the conformance report.
+    facts: Mapping[str, str | int | bool] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +43,7 @@ class JournalEntry:
             "error_code": self.error_code,
             "rule": self.rule,
             "params": dict(self.params),
+            "facts": dict(self.facts),
         }
 
 

@@ -158,6 +158,11 @@ class AuthorizationServer:
         hashed = token_hash(access_token)
         return tokens.bearer(await self._store.grant_of_token(hashed), hashed, now, scope)
 
+    async def client_of_token(self, token: str) -> str | None:
+        """The client a token was issued to, whatever its state (to attribute a request)."""
+        record = await self._store.grant_of_token(token_hash(token))
+        return record.grant.client_id if record is not None else None
+
     async def grants_linking(self, account_ref: str) -> int:
         """How many live grants include ``account_ref`` (after 移管 their tokens answer
         account_transferred for it, as the bank's catalog says)."""

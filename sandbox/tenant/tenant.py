@@ -11,6 +11,8 @@ from sandbox.clock import ClockState, wall_seconds
 from sandbox.domain import transfer as moving
 from sandbox.domain.bank import Account, Customer
 from sandbox.domain.calendar import ServiceCalendar
+from sandbox.domain.conformance import Report
+from sandbox.domain.conformance import report as conformance_report
 from sandbox.domain.directory import Directory, account_ref
 from sandbox.domain.ledger import Ledger, Transaction
 from sandbox.domain.magic import triggered
@@ -186,6 +188,10 @@ class Tenant:
 
     async def coverage(self) -> dict[str, Any]:
         return coverage_report(await self.store.served())
+
+    async def conformance(self, client_id: str) -> Report:
+        """What the journal shows ``client_id`` did, check by check."""
+        return conformance_report(client_id, await self.store.journal())
 
     # Balances and statements ------------------------------------------------
 

@@ -89,6 +89,7 @@ def create_app(
     app.router.add_static("/static/", Path(__file__).parent / "static", name="static")
     from sandbox.web import (
         authorize,
+        conformance,
         control,
         data_api,
         docs,
@@ -102,6 +103,7 @@ def create_app(
 
     modules = (
         control,
+        conformance,
         transfer,
         postings,
         links,

@@ -10,7 +10,7 @@ from sandbox.domain.oauth.errors import AuthorizeError
 from sandbox.errors import SandboxError
 from sandbox.steps import Step
 from sandbox.tenant.tenant import Tenant
-from sandbox.web.common import BANK_PATH, bank_tenant, is_hosted, issuer, now_of
+from sandbox.web.common import BANK_PATH, bank_tenant, fact, is_hosted, issuer, now_of
 from sandbox.web.errors import note, page
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, SETTINGS, STEP
@@ -43,6 +43,7 @@ async def authorize(request: web.Request) -> web.StreamResponse:
     except AuthorizeError as exc:
         return _authorize_error(request, tenant, exc)
     request[CLIENT_ID] = auth.client_id
+    fact(request, pkce=auth.code_challenge_method or "none", state_length=len(auth.state or ""))
     now = await now_of(request, tenant)
     verdict = await tenant.gate(Step.AUTHORIZE, now, client_id=auth.client_id)
     broken = await enforce(request, verdict)

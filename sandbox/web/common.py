@@ -10,7 +10,7 @@ from aiohttp import web
 
 from sandbox.tenant.tenant import Tenant
 from sandbox.tenant.workspaces import workspace_of
-from sandbox.web.keys import CLOCK, NOW, REGISTRY, SETTINGS, TENANT, WORKSPACE
+from sandbox.web.keys import CLOCK, FACTS, NOW, REGISTRY, SETTINGS, TENANT, WORKSPACE
 
 BANK_PATH = "/parasol/v1/banks/{bank}"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -55,6 +55,14 @@ def json_response(
 def ok(data: Any, status: int = 200) -> web.Response:
     """A JSON response that is never cached."""
     return json_response(data, status, dict(NO_STORE))
+
+
+def fact(request: web.Request, **observed: str | int | bool) -> None:
+    """Note what the request showed about its client (journaled; see domain/conformance)."""
+    facts = request.get(FACTS)
+    if facts is None:
+        facts = request[FACTS] = {}
+    facts.update(observed)
 
 
 def is_hosted(request: web.Request) -> bool:

@@ -54,6 +54,22 @@ async def _tenant(request: web.Request, token: str | None) -> Tenant:
     return tenant
 
 
+async def _query_token(request: web.Request, tenant: Tenant) -> None:
+    """A token in the URL is refused (it ends up in logs and histories), and journaled
+    under the client it belongs to, so the conformance report can name the client."""
+    token = request.query.get("access_token")
+    if token is None or "Authorization" in request.headers:
+        return
+    client_id = await tenant.oauth.client_of_token(token[:512])
+    if client_id is not None:
+        request[CLIENT_ID] = client_id
+    raise BearerRefused(
+        "invalid_token",
+        "send the access token as Authorization: Bearer, never in the query string",
+        bearer_challenge(tenant.bank_code, "invalid_token", "Token in the query string"),
+    )
+
+
 def _bearer_token(request: web.Request, bank: str) -> str:
     """The access token of the request's one ``Authorization: Bearer`` header."""
     header = request.headers.getall("Authorization", [])
@@ -85,6 +101,7 @@ async def _context(request: web.Request) -> tuple[Tenant, Grant, datetime]:
         retry = tenant.calendar.retry_after_seconds(now)
         raise SandboxError("off_hours", "outside service hours", retry_after=retry)
     if token is None:
+        await _query_token(request, tenant)
         token = _bearer_token(request, tenant.bank_code)
     try:
         grant = await tenant.oauth.authenticate_bearer(token, now)

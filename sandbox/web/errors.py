@@ -19,7 +19,7 @@ from sandbox.domain.linkage import LinkageFailed, StepError
 from sandbox.domain.oauth.errors import TokenError
 from sandbox.errors import CATALOG, CatalogError, SandboxError
 from sandbox.tenant.tenant import Tenant
-from sandbox.web.common import NO_STORE, ControlError, json_response, realm
+from sandbox.web.common import NO_STORE, ControlError, fact, json_response, realm
 from sandbox.web.keys import CLIENT_ID, ERROR_CODE, TENANT
 from sandbox.web.metrics import recorders
 from sandbox.web.render import render_page
@@ -63,6 +63,14 @@ async def note(request: web.Request, code: str) -> CatalogError:
     for metrics in recorders(request, tenant.workspace if tenant is not None else None):
         metrics.catalog_errors.labels(bank, code).inc()
     return CATALOG[code]
+
+
+def retry_fact(request: web.Request, headers: dict[str, str]) -> dict[str, str]:
+    """Journal the Retry-After the client was given (the conformance report checks it)."""
+    wait = headers.get("Retry-After")
+    if wait is not None:
+        fact(request, retry_after=int(wait))
+    return headers
 
 
 def retry_headers(entry: CatalogError, wait: int | None) -> dict[str, str]:
@@ -112,7 +120,7 @@ async def api_error(
     body: dict[str, Any] = entry.api_body()
     if detail:
         body["detail"] = detail
-    headers = dict(NO_STORE) | retry_headers(entry, retry_after)
+    headers = dict(NO_STORE) | retry_fact(request, retry_headers(entry, retry_after))
     if entry.http_status in (401, 403) and not request.path.startswith("/_sandbox/"):
         bank = request.match_info.get("bank", "")
         if challenge is None:
@@ -125,6 +133,8 @@ async def api_error(
 async def oauth_error(request: web.Request, exc: TokenError) -> web.Response:
     """RFC 6749 5.2 error body, with WWW-Authenticate after a failed Basic attempt."""
     request[ERROR_CODE] = exc.error
+    if exc.reason is not None:
+        fact(request, reason=exc.reason)
     headers = dict(NO_STORE)
     if exc.basic or exc.status == 401:
         headers["WWW-Authenticate"] = basic_challenge(request)
@@ -137,7 +147,7 @@ async def oauth_catalog_error(
 ) -> web.Response:
     """A catalog error at the token endpoint: RFC 6749 5.2 fields plus the catalog's own."""
     entry = await note(request, code)
-    headers = dict(NO_STORE) | retry_headers(entry, retry_after)
+    headers = dict(NO_STORE) | retry_fact(request, retry_headers(entry, retry_after))
     if entry.http_status == 401:
         headers["WWW-Authenticate"] = basic_challenge(request)
     # error_description stays ASCII (RFC 6749 5.2): the stable code; the Japanese text
@@ -180,7 +190,7 @@ async def html_error(
         detail=detail,
         bank_code=tenant.bank_code if tenant else request.match_info.get("bank", ""),
     )
-    response.headers.update(retry_headers(entry, None))
+    response.headers.update(retry_fact(request, retry_headers(entry, None)))
     return response
 
 

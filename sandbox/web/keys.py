@@ -23,5 +23,7 @@ RULE = web.RequestKey("rule", int)
 # The bank's clock as one request sees it: read once, so a request is one moment.
 CLOCK = web.RequestKey("clock", ClockState)
 NOW = web.RequestKey("now", datetime)
+# What a request showed about its client, journaled for the conformance report.
+FACTS = web.RequestKey("facts", dict[str, str | int | bool])
 # Hosted mode: the workspace a control call's API key belongs to ("" in local mode).
 WORKSPACE = web.RequestKey("workspace", str)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from sandbox import logs
+from sandbox.clock import wall_seconds
 from sandbox.domain.records import JournalEntry
 from sandbox.redact import redacted_query
 from sandbox.settings import Settings
@@ -21,6 +22,7 @@ from sandbox.web.errors import surface
 from sandbox.web.keys import (
     CLIENT_ID,
     ERROR_CODE,
+    FACTS,
     NOW,
     REGISTRY,
     RULE,
@@ -135,6 +137,17 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         await _record(request, status, started)
 
 
+_TOKEN_NAMES = ("access_token", "refresh_token")
+
+
+def _facts(request: web.Request) -> dict[str, str | int | bool]:
+    """The request's facts, plus whether it carried a token in its query string."""
+    facts = request.get(FACTS) or {}
+    if request.query and any(name in request.query for name in _TOKEN_NAMES):
+        facts = {**facts, "token_in_query": True}
+    return facts
+
+
 async def _record(request: web.Request, status: int, started: float) -> None:
     if request.path.startswith(("/static/", "/_sandbox/health", "/metrics")):
         return
@@ -185,6 +198,8 @@ async def _record(request: web.Request, status: int, started: float) -> None:
                 error_code=request.get(ERROR_CODE),
                 rule=request.get(RULE),
                 params=params,
+                wall=wall_seconds(),
+                facts=_facts(request),
             )
         )
         wrote = time.perf_counter() - writing

@@ -27,6 +27,7 @@ from sandbox.web.common import (
     BANK_PATH,
     NO_STORE,
     bank_tenant,
+    fact,
     is_hosted,
     issuer,
     json_response,
@@ -160,6 +161,7 @@ async def _client_call(
 async def _grant(request: web.Request, tenant: Tenant, client: Client, form: Form) -> web.Response:
     """Dispatch on grant_type and render the token response."""
     grant_type = required(form, "grant_type")
+    fact(request, grant_type=grant_type[:32])
     now = await now_of(request, tenant)
     if grant_type in KNOWN_GRANTS and grant_type not in client.grant_types:
         raise TokenError("unauthorized_client", f"this client may not use grant_type={grant_type}")
@@ -177,6 +179,7 @@ async def _grant(request: web.Request, tenant: Tenant, client: Client, form: For
         )
     else:
         raise TokenError("unsupported_grant_type", "use authorization_code or refresh_token")
+    fact(request, outcome="issued")
     return json_response(body, headers=NO_STORE)
 
 

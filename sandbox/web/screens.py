@@ -13,7 +13,7 @@ from sandbox.errors import CATALOG, SandboxError
 from sandbox.steps import Step
 from sandbox.tenant.tenant import Tenant
 from sandbox.web.common import BANK_PATH, bank_tenant, is_hosted, now_of
-from sandbox.web.errors import html_error, note, page, retry_headers
+from sandbox.web.errors import html_error, note, page, retry_fact, retry_headers
 from sandbox.web.faults import enforce
 from sandbox.web.keys import CLIENT_ID, STEP
 from sandbox.web.metrics import recorders
@@ -227,7 +227,7 @@ async def _served(
             error_code=code,
         )
     if entry.http_status == 503:
-        response.headers.update(retry_headers(entry, retry_after))
+        response.headers.update(retry_fact(request, retry_headers(entry, retry_after)))
     return response
 
 

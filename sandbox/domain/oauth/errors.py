@@ -34,11 +34,19 @@ class TokenError(Exception):
     """A token/revoke/introspect request the server refuses (RFC 6749 5.2)."""
 
     def __init__(
-        self, error: str, description: str, status: int | None = None, *, basic: bool = False
+        self,
+        error: str,
+        description: str,
+        status: int | None = None,
+        *,
+        basic: bool = False,
+        reason: str | None = None,
     ) -> None:
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
+        # What the client did wrong, as a stable word the conformance report reads.
+        self.reason = reason
         self.status = status if status is not None else (401 if error == "invalid_client" else 400)
         # HTTP Basic was tried: the answer carries a Basic challenge (RFC 6749 5.2).
         self.basic = basic

@@ -139,7 +139,9 @@ def redeem(
         return record, Refusal(TokenError("invalid_grant", "authorization code is unknown"))
     if record.used:
         refusal = TokenError(
-            "invalid_grant", "authorization code was already used; tokens issued for it are revoked"
+            "invalid_grant",
+            "authorization code was already used; tokens issued for it are revoked",
+            reason="code_reused",
         )
         return record, Refusal(refusal, revoke=record)
     burnt = replace(record, used=True)
@@ -154,12 +156,14 @@ def _code_problem(
 ) -> TokenError | None:
     """Why the code cannot be redeemed by this request, or None."""
     if now >= record.expires_at:
-        return TokenError("invalid_grant", "authorization code has expired")
+        return TokenError("invalid_grant", "authorization code has expired", reason="code_expired")
     if redirect_uri is None:
         return TokenError("invalid_request", "redirect_uri is required")
     if redirect_uri != record.redirect_uri:
         return TokenError(
-            "invalid_grant", "redirect_uri differs from the one of the authorization request"
+            "invalid_grant",
+            "redirect_uri differs from the one of the authorization request",
+            reason="redirect_uri_mismatch",
         )
     if record.code_challenge is None:
         if code_verifier is not None:
@@ -261,11 +265,14 @@ def rotate(
     if record.grant.client_id != client_id:
         return record, Refusal(TokenError("invalid_grant", "refresh token is unknown"))
     if record.revoked:
-        return record, Refusal(TokenError("invalid_grant", "refresh token has been revoked"))
+        return record, Refusal(
+            TokenError("invalid_grant", "refresh token has been revoked", reason="refresh_revoked")
+        )
     if not token.active:
         refusal = TokenError(
             "invalid_grant",
             "refresh token was already used; the linkage is revoked, authorise again",
+            reason="refresh_reused",
         )
         return revoke_all(record), Refusal(refusal)
     if now >= record.grant.reauth_due_at:
@@ -273,6 +280,7 @@ def rotate(
             "invalid_grant",
             "re-authentication required: the periodic re-authentication period has "
             "passed; send the customer through API linkage authentication again",
+            reason="reauth_required",
         )
         return record, Refusal(refusal)
     if now >= token.expires_at:
