@@ -36,9 +36,8 @@ def wall(monkeypatch: pytest.MonkeyPatch) -> FakeWall:
 
 
 async def _code(client: Client, client_id: str, redirect: str, **extra: str) -> str:
-    outcome = await CustomerDriver(client, BANK).link(
-        TARO, True, client_id=client_id, redirect_uri=redirect, **extra
-    )
+    params = {"client_id": client_id, "redirect_uri": redirect, **extra}
+    outcome = await CustomerDriver(client, BANK).link(TARO, approve=True, **params)
     assert isinstance(outcome, Outcome), outcome
     assert outcome.code is not None
     return outcome.code
