@@ -170,6 +170,14 @@ class ServiceCalendar:
             start = min(earlier)
         return ClosedWindow(start, end, main.reason)
 
+    def next_closed_window(self, now: datetime) -> ClosedWindow:
+        """The closed window around ``now``, or else the next one to come."""
+        current = self.closed_window(now)
+        if current is not None:
+            return current
+        start = self._next_start(to_jst(now))
+        return self.closed_window(start) or ClosedWindow(start, start, "none within two days")
+
     def is_open(self, now: datetime) -> bool:
         """True if API linkage is available at ``now``."""
         return self.closed_window(now) is None

@@ -90,6 +90,7 @@ def create_app(
     from sandbox.web import (
         authorize,
         conformance,
+        console,
         control,
         data_api,
         docs,
@@ -104,6 +105,7 @@ def create_app(
     modules = (
         control,
         conformance,
+        console,
         transfer,
         postings,
         links,

@@ -213,10 +213,15 @@ async def scenarios(request: web.Request) -> web.Response:
 async def put_scenario(request: web.Request) -> web.Response:
     """Load a scenario (YAML body) for its bank code; nothing changes if it is invalid."""
     check_body_type(request, YAML_TYPES | JSON_TYPES)
+    return json_response(await upload_scenario(request, await request.read()), headers=NO_STORE)
+
+
+async def upload_scenario(request: web.Request, raw: bytes) -> dict[str, Any]:
+    """Validate and load an uploaded scenario (the caller's workspace's, within its quotas);
+    ControlError with every problem, line:column, if it is invalid (nothing changes then)."""
     settings = request.app[SETTINGS]
     workspace = caller_workspace(request)
     quotas = settings.quotas if workspace else None
-    raw = await request.read()
     if quotas is not None:
         check_upload_size(quotas, len(raw))
     max_nodes = quotas.scenario_nodes if quotas is not None else MAX_NODES
@@ -252,20 +257,17 @@ async def put_scenario(request: web.Request) -> web.Response:
         check_scenario(quotas, scenario, len(held), replaces)
         scenario = scenario_in(workspace, scenario, settings.secret_key)
     tenant, replaced = await registry.load(scenario, "<control API>", workspace)
-    return json_response(
-        {
-            "status": "loaded",
-            "bank": tenant.bank_code,
-            "name": scenario.name,
-            "replaced": replaced,
-            "customers": len(tenant.directory),
-            "clients": len(scenario.clients),
-            "rules": len(scenario.rules),
-            "registered_clients": clients_of(tenant),
-            "warnings": [asdict(w) for w in scenario_warnings(text, "<request body>")],
-        },
-        headers=NO_STORE,
-    )
+    return {
+        "status": "loaded",
+        "bank": tenant.bank_code,
+        "name": scenario.name,
+        "replaced": replaced,
+        "customers": len(tenant.directory),
+        "clients": len(scenario.clients),
+        "rules": len(scenario.rules),
+        "registered_clients": clients_of(tenant),
+        "warnings": [asdict(w) for w in scenario_warnings(text, "<request body>")],
+    }
 
 
 async def post_client(request: web.Request) -> web.Response:

@@ -30,7 +30,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # What every new workspace starts with: the server's scenarios (or the embedded one).
 SCENARIOS = web.AppKey("hosted_scenarios", list[tuple[Scenario, str]])
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="sandbox"', **NO_STORE}
-_OPEN = ("/_sandbox/health",)
+_OPEN = ("/_sandbox/health", "/_sandbox/console/login")
+CONSOLE_COOKIE = "sandbox_console"  # the console's login keeps the key here (HttpOnly)
 _ADMIN = ("/_sandbox/workspaces", "/metrics")  # admin key (/metrics: or a workspace's)
 # Control parameters that name a workspace's object.
 _NAMED = ("client_id", "client", "linkage")
@@ -44,7 +45,11 @@ def _refuse(status: int, error: str, message: str) -> web.Response:
 def _bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
-    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+    if scheme.lower() == "bearer" and key.strip():
+        return key.strip()
+    if request.path.startswith("/_sandbox/console"):  # the browser's console session
+        return request.cookies.get(CONSOLE_COOKIE) or None
+    return None
 
 
 def _is_admin(request: web.Request, key: str) -> bool:
@@ -60,6 +65,8 @@ async def hosted_guard(request: web.Request, handler: Handler) -> web.StreamResp
     if path in _OPEN or not (admin_path or path.startswith("/_sandbox/")):
         return await handler(request)
     key = _bearer(request)
+    if key is None and path == "/_sandbox/console":  # a person with a browser: sign in
+        return web.Response(status=303, headers={"Location": "/_sandbox/console/login"})
     if key is None:
         kind = "the admin key" if admin_path else "your workspace's API key"
         return _refuse(401, "unauthorized", f"send Authorization: Bearer <{kind}> (hosted mode)")
