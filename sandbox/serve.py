@@ -102,7 +102,11 @@ def _announce(text: str, settings: Settings) -> None:
 
     base = settings.public_url or found[1]
     scenario = scenario_files(settings.scenario_paths, settings.clients)[0][0]
-    lines = [f"  API docs:    {base}/docs", f"  control API: {base}/_sandbox/health"]
+    lines = [
+        f"  API docs:    {base}/docs",
+        f"  console:     {base}/_sandbox/console",
+        f"  control API: {base}/_sandbox/health",
+    ]
     if settings.hosted:
         lines.append(
             f"  hosted mode: create a workspace with POST {base}/_sandbox/workspaces "

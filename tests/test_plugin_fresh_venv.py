@@ -22,6 +22,11 @@ def test_health(sandbox_url):
         assert json.load(response)["banks"][0]["bank"] == "2011"
 
 
+def test_the_console_ships_with_the_package(sandbox_url):
+    with urllib.request.urlopen(sandbox_url + "/_sandbox/console") as response:
+        assert 'id="journal"' in response.read().decode()
+
+
 def test_link_without_screens(sandbox_url):
     body = json.dumps({"client_id": "demo-app", "customer": "taro", "tokens": True}).encode()
     request = urllib.request.Request(
@@ -58,4 +63,4 @@ def test_a_fresh_venv_needs_only_pip_install(tmp_path: Path) -> None:
         timeout=300,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert "2 passed" in run.stdout
+    assert "3 passed" in run.stdout

@@ -492,6 +492,7 @@ async def test_serve_prints_the_urls_to_open_and_they_work(tmp_path: Path) -> No
             await asyncio.sleep(0.05)
         text = "".join(server.output)
         assert f"API docs:    {server.url}/docs" in text
+        assert f"console:     {server.url}/_sandbox/console" in text
         (link,) = [
             line.split(": ", 1)[1].strip() for line in server.output if "link a customer" in line
         ]
@@ -500,5 +501,7 @@ async def test_serve_prints_the_urls_to_open_and_they_work(tmp_path: Path) -> No
             response = await s.get(link, allow_redirects=False)
             assert response.status == 303
             assert "/linkage/" in response.headers["Location"]
+            console = await s.get(f"{server.url}/_sandbox/console")
+            assert console.status == 200
     finally:
         server.stop()

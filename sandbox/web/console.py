@@ -48,6 +48,15 @@ def csrf_token(request: web.Request) -> str:
     return hmac.new(request.app[SESSION_KEY], message, hashlib.sha256).hexdigest()[:32]
 
 
+def _page(name: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    """A console page. Its forms post to the same origin and send that Origin (under the
+    screens' no-referrer policy browsers send "Origin: null", which the check refuses)."""
+    response = render_page(name, context, status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
 def _url(request: web.Request, tenant: Tenant, fragment: str = "", **params: str) -> str:
     query = urlencode({"bank": tenant.bank_code, **params})
     return f"{CONSOLE}?{query}" + (f"#{fragment}" if fragment else "")
@@ -182,10 +191,7 @@ async def console_page(request: web.Request) -> web.Response:
         "upload": request.get(_UPLOAD),
         "done": request.query.get("done", ""),
     }
-    status = 422 if request.get(_UPLOAD) else 200
-    response = render_page("console/index.html", context, status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _page("console/index.html", context, 422 if request.get(_UPLOAD) else 200)
 
 
 def _scenario_yaml(tenant: Tenant) -> str:
@@ -378,14 +384,12 @@ async def console_conformance(request: web.Request) -> web.Response:
         "report": made,
         "workspace": caller_workspace(request),
     }
-    response = render_page("console/conformance.html", context)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _page("console/conformance.html", context)
 
 
 async def login_page(request: web.Request) -> web.Response:
     """GET /_sandbox/console/login (hosted mode): the form that takes the workspace key."""
-    return render_page("console/login.html", {"error": request.query.get("error", "")})
+    return _page("console/login.html", {"error": request.query.get("error", "")})
 
 
 async def login(request: web.Request) -> web.Response:
