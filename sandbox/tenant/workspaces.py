@@ -16,6 +16,8 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from sandbox.clock import wall_seconds
 from sandbox.scenario.model import ClientModel, RuleModel, Scenario
 from sandbox.store.base import WORKSPACE_NAME, WorkspaceRecord
@@ -23,6 +25,7 @@ from sandbox.tenant.registry import Registry
 from sandbox.tenant.tenant import Tenant
 
 KEY_PREFIX = "sbx_"
+CLIENT_ID_MAX = 128  # ClientModel.client_id
 RESERVED = frozenset({"admin", "api", "sandbox", "static", "metrics", "health"})
 
 
@@ -88,10 +91,20 @@ def scenario_in(workspace: str, scenario: Scenario, secret_key: bytes) -> Scenar
 
 
 def client_in(workspace: str, bank: str, client: ClientModel, secret_key: bytes) -> ClientModel:
-    """A client as ``workspace`` registers it: hosted id and generated secret."""
+    """A client as ``workspace`` registers it: hosted id and generated secret, validated
+    again (the prefix must still fit the id's length); WorkspaceError otherwise."""
     hosted = client_id_in(workspace, client.client_id)
     secret = client_secret_in(secret_key, workspace, bank, hosted)
-    return client.model_copy(update={"client_id": hosted, "client_secret": secret})
+    try:
+        return ClientModel.model_validate(
+            {**client.model_dump(), "client_id": hosted, "client_secret": secret}
+        )
+    except ValidationError:
+        raise WorkspaceError(
+            f"client_id {client.client_id[:40]!r}... is too long with the workspace's prefix "
+            f"{workspace + '.'!r}: at most {CLIENT_ID_MAX - len(workspace) - 1} characters",
+            "client_id_too_long",
+        ) from None
 
 
 def clients_of(tenant: Tenant) -> list[dict[str, object]]:
@@ -124,14 +137,15 @@ async def create_workspace(
 ) -> Created:
     """Create workspace ``name`` with a new API key, loading ``scenarios`` into it."""
     check_name(name)
+    hosted = [(scenario_in(name, scenario, secret_key), source) for scenario, source in scenarios]
     api_key = f"{KEY_PREFIX}{name}_{secrets.token_urlsafe(32)}"
     if not await registry.store.add_workspace(
         WorkspaceRecord(name, key_hash(api_key), wall_seconds())
     ):
         raise WorkspaceError(f"workspace {name!r} already exists", "workspace_exists")
     tenants = []
-    for scenario, source in scenarios:
-        tenant, _ = await registry.load(scenario_in(name, scenario, secret_key), source, name)
+    for scenario, source in hosted:
+        tenant, _ = await registry.load(scenario, source, name)
         tenants.append(tenant)
     return Created(name, api_key, tenants)
 

@@ -36,7 +36,7 @@ async def authorize(request: web.Request) -> web.StreamResponse:
             redirectable=False,
         )
         return _authorize_error(request, None, unknown)
-    limit_rate(request, tenant.workspace, "auth")
+    limit_rate(request, tenant.workspace, "auth", request.remote or "")
     try:
         # A MultiDict: the domain sees repeated parameters and refuses them.
         auth = tenant.oauth.validate_authorize(request.query)

@@ -25,12 +25,11 @@ from sandbox.clock import next_midnight, parse_iso, to_jst
 from sandbox.domain.conformance import report as conformance_report
 from sandbox.domain.records import JournalEntry
 from sandbox.errors import CATALOG, INJECTABLE
-from sandbox.scenario.model import RuleModel
 from sandbox.steps import RULE_STEPS
 from sandbox.tenant.tenant import Tenant
 from sandbox.tenant.workspaces import workspace_of_key
 from sandbox.web.common import ControlError, control_tenant
-from sandbox.web.control import upload_scenario
+from sandbox.web.control import arm_rule, check_clock_range, upload_scenario
 from sandbox.web.hosted import CONSOLE_COOKIE, caller_workspace
 from sandbox.web.keys import REGISTRY, SETTINGS
 from sandbox.web.render import render_page
@@ -210,7 +209,8 @@ async def _form(request: web.Request) -> dict[str, str]:
         raise ControlError("the form is too large", 413)
     posted = await request.post()
     form = {k: v for k, v in posted.items() if isinstance(v, str)}
-    if not hmac.compare_digest(form.get("csrf_token", ""), csrf_token(request)):
+    given = form.get("csrf_token", "").encode("utf-8", "surrogatepass")
+    if not hmac.compare_digest(given, csrf_token(request).encode()):
         raise ControlError("the console's CSRF token is missing or wrong", 403, error="csrf")
     return form
 
@@ -259,6 +259,7 @@ async def _clock(
             moment = parse_iso(form.get("moment", ""))
         except ValueError:
             raise ControlError("give the time as 2026-11-25T10:00:00+09:00") from None
+        check_clock_range(moment)
         await tenant.clock.set(moment)
     else:
         raise ControlError(f"unknown clock action {jump[:20]!r}")
@@ -286,12 +287,8 @@ async def _rule(request: web.Request, tenant: Tenant, form: dict[str, str]) -> w
     if when:
         body["when"] = when
     times = form.get("times", "once")
-    body["times"] = int(times) if times.isdigit() else times
-    try:
-        rule = RuleModel.model_validate(body)
-    except ValueError as exc:
-        raise ControlError(f"invalid rule: {str(exc).splitlines()[0:3]}", 422) from None
-    index = await tenant.rules.add(rule)
+    body["times"] = int(times) if times.isascii() and times.isdigit() and len(times) < 7 else times
+    index = await arm_rule(request, tenant, body)
     return _back(request, tenant, "rules", done=f"rule {index} armed")
 
 
@@ -329,7 +326,7 @@ async def console_events(request: web.Request) -> web.StreamResponse:
     ``linkages`` in progress (with the seconds left of their 120 s window)."""
     tenant = await control_tenant(request)
     since_text = request.headers.get("Last-Event-ID") or request.query.get("since", "0")
-    since = int(since_text) if since_text.isdigit() else 0
+    since = int(since_text) if since_text.isascii() and since_text.isdigit() else 0
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",

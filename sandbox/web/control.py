@@ -21,7 +21,13 @@ from sandbox.scenario.model import ClientModel, RuleModel, Scenario
 from sandbox.scenario.problems import ScenarioError
 from sandbox.scenario.yaml_source import MAX_NODES
 from sandbox.tenant.tenant import Tenant
-from sandbox.tenant.workspaces import client_in, clients_of, rule_in, scenario_in
+from sandbox.tenant.workspaces import (
+    WorkspaceError,
+    client_in,
+    clients_of,
+    rule_in,
+    scenario_in,
+)
 from sandbox.web.common import (
     JSON_TYPES,
     NO_STORE,
@@ -107,6 +113,12 @@ _CLOCK_MAX = datetime(3000, 1, 1, tzinfo=JST)
 _CLOCK_RANGE = "the clock must stay between 1970-01-01 and 2999-12-31 (Japan time)"
 
 
+def check_clock_range(moment: datetime) -> None:
+    """ControlError unless ``moment`` is a time the clock may be set to."""
+    if not _CLOCK_MIN <= moment < _CLOCK_MAX:
+        raise _bad(_CLOCK_RANGE)
+
+
 async def get_clock(request: web.Request) -> web.Response:
     return json_response(await _clock_state(await control_tenant(request)), headers=NO_STORE)
 
@@ -135,8 +147,7 @@ async def post_clock(request: web.Request) -> web.Response:
             raise _bad(
                 "set must be an ISO 8601 date-time string, e.g. 2026-12-01T09:00:00+09:00"
             ) from None
-        if not _CLOCK_MIN <= moment < _CLOCK_MAX:
-            raise _bad(_CLOCK_RANGE)
+        check_clock_range(moment)
     if "advance_seconds" in body:
         seconds = body["advance_seconds"]
         if (
@@ -255,7 +266,10 @@ async def upload_scenario(request: web.Request, raw: bytes) -> dict[str, Any]:
         held = await registry.tenants(workspace)
         replaces = any(t.bank_code == scenario.bank.code for t in held)
         check_scenario(quotas, scenario, len(held), replaces)
-        scenario = scenario_in(workspace, scenario, settings.secret_key)
+        try:
+            scenario = scenario_in(workspace, scenario, settings.secret_key)
+        except WorkspaceError as exc:
+            raise _bad(str(exc), 422, error=exc.reason) from None
     tenant, replaced = await registry.load(scenario, "<control API>", workspace)
     return {
         "status": "loaded",
@@ -290,7 +304,12 @@ async def post_client(request: web.Request) -> web.Response:
         ]
         raise _bad("invalid client", 422, problems=problems) from None
     if workspace:
-        client = client_in(workspace, tenant.bank_code, client, request.app[SETTINGS].secret_key)
+        try:
+            client = client_in(
+                workspace, tenant.bank_code, client, request.app[SETTINGS].secret_key
+            )
+        except WorkspaceError as exc:
+            raise _bad(str(exc), 422, error=exc.reason) from None
     replaced: list[bool] = []
 
     def change(scenario: Scenario) -> Scenario:
@@ -320,7 +339,12 @@ async def get_rules(request: web.Request) -> web.Response:
 async def post_rule(request: web.Request) -> web.Response:
     """Arm a rule at run time (same fields as a scenario rule); reset clears it."""
     tenant = await control_tenant(request)
-    body = await json_body(request)
+    index = await arm_rule(request, tenant, await json_body(request))
+    return json_response({"status": "armed", "index": index}, 201, NO_STORE)
+
+
+async def arm_rule(request: web.Request, tenant: Tenant, body: dict[str, Any]) -> int:
+    """Validate and arm a run-time rule (hosted: the workspace's client ids, its quota)."""
     try:
         rule = RuleModel.model_validate(body)
     except ValidationError as exc:
@@ -341,8 +365,7 @@ async def post_rule(request: web.Request) -> web.Response:
                 limit=limit,
             )
         rule = rule_in(workspace, rule)
-    index = await tenant.rules.add(rule)
-    return json_response({"status": "armed", "index": index}, 201, NO_STORE)
+    return await tenant.rules.add(rule)
 
 
 async def delete_rules(request: web.Request) -> web.Response:

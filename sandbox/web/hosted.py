@@ -54,7 +54,9 @@ def _bearer(request: web.Request) -> str | None:
 
 def _is_admin(request: web.Request, key: str) -> bool:
     admin = request.app[SETTINGS].admin_key or ""
-    return bool(admin) and hmac.compare_digest(key.encode(), admin.encode())
+    # Header values may hold undecodable bytes (surrogates): compare bytes, never fail.
+    given = key.encode("utf-8", "surrogatepass")
+    return bool(admin) and hmac.compare_digest(given, admin.encode("utf-8", "surrogatepass"))
 
 
 @web.middleware

@@ -18,7 +18,7 @@ from sandbox.domain.records import JournalEntry
 from sandbox.redact import redacted_query
 from sandbox.settings import Settings
 from sandbox.web.common import json_response
-from sandbox.web.errors import surface
+from sandbox.web.errors import catalog_error, html_error, surface
 from sandbox.web.keys import (
     CLIENT_ID,
     ERROR_CODE,
@@ -103,6 +103,7 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         headers.setdefault("Cache-Control", "no-store")
 
 
+_NUL = {"error": "invalid_request", "message": "a URL may not contain a NUL character (%00)"}
 CLIENT_GONE = 499  # journaled for a request whose client disconnected (nginx's code)
 _REFUSAL = {
     "error": "forbidden_origin",
@@ -123,6 +124,9 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
             )
         elif _cross_site_control(request):
             response = json_response(_REFUSAL, 403, {"Cache-Control": "no-store"})
+        elif "%00" in request.raw_path or "\x00" in request.path:
+            # No name, id or parameter holds a NUL (and PostgreSQL text cannot).
+            response = await _refuse_nul(request)
         else:
             response = await handler(request)
         status = response.status
@@ -146,6 +150,16 @@ def _facts(request: web.Request) -> dict[str, str | int | bool]:
     if request.query and any(name in request.query for name in _TOKEN_NAMES):
         facts = {**facts, "token_in_query": True}
     return facts
+
+
+async def _refuse_nul(request: web.Request) -> web.Response:
+    """400 in the request's surface's own shape."""
+    kind = surface(request)
+    if kind == "control":
+        return json_response(_NUL, 400, {"Cache-Control": "no-store"})
+    if kind == "html":
+        return await html_error(request, "invalid_form", _NUL["message"], 400)
+    return await catalog_error(request, "invalid_parameter", _NUL["message"], 400)
 
 
 async def _record(request: web.Request, status: int, started: float) -> None:

@@ -35,7 +35,7 @@ from sandbox.web.common import (
 )
 from sandbox.web.errors import oauth_catalog_error
 from sandbox.web.faults import enforce
-from sandbox.web.keys import CLIENT_ID, ERROR_CODE, STEP
+from sandbox.web.keys import CLIENT_ID, ERROR_CODE, STEP, TENANT
 from sandbox.web.quotas import limit_rate
 
 KNOWN_GRANTS = frozenset({"authorization_code", "refresh_token"})
@@ -134,13 +134,20 @@ async def _client_call(
         if tenant is None:
             basic = "Authorization" in request.headers
             raise TokenError("invalid_client", "client authentication failed", basic=basic)
+        try:
+            client = authenticate(request, tenant, form)
+        except TokenError:
+            # Not the workspace's request until its client is authenticated: a stranger
+            # naming the client writes nothing into the workspace's journal or coverage.
+            request.pop(TENANT, None)
+            raise
         limit_rate(request, tenant.workspace, "token")
     else:
         tenant = await bank_tenant(request)
         if tenant is None:
             return _unknown_bank(request)
         form = parse_form(request.content_type, request.charset, await request.read())
-    client = authenticate(request, tenant, form)
+        client = authenticate(request, tenant, form)
     request[CLIENT_ID] = client.client_id
     if apply_rules:
         ref = await tenant.oauth.linked_account(form.get("grant_type"), form)

@@ -1,7 +1,9 @@
 """Hosted mode's quotas: request rates per workspace, and what one workspace may load.
 
-Rates are token buckets per workspace and kind (``auth``: the authorize endpoint; ``token``:
-token, revoke and introspect), held by each worker process; passing one answers
+Rates are token buckets per workspace and kind, held by each worker process: ``auth`` (the
+authorize endpoint, which OAuth makes public) per workspace and caller address, so that a
+stranger naming a workspace's client spends only their own budget; ``token`` (token, revoke
+and introspect) per workspace, counted once the client has authenticated; passing one answers
 ``rate_limited`` (429, Retry-After, the congestion message). Scenario quotas are checked
 before a scenario replaces anything, so a refused upload changes nothing.
 """
@@ -35,18 +37,23 @@ class RateLimits:
     def __init__(self, quotas: Quotas, now: Callable[[], float] = wall_seconds) -> None:
         self._rates = {"auth": quotas.auth_per_second, "token": quotas.token_per_second}
         self._now = now
-        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._buckets: dict[tuple[str, str, str], _Bucket] = {}
 
-    def take(self, workspace: str, kind: str) -> float:
-        """0 if a request may pass now (and count it), else the seconds until one may."""
+    def take(self, workspace: str, kind: str, caller: str = "") -> float:
+        """0 if a request may pass now (and count it), else the seconds until one may.
+
+        ``caller`` splits a workspace's budget (the authorize endpoint is public by OAuth's
+        design: a stranger naming the workspace's client must not use up its budget).
+        """
         rate = self._rates[kind]
         burst = max(1.0, rate)
         now = self._now()
-        bucket = self._buckets.get((workspace, kind))
+        key = (workspace, kind, caller)
+        bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) >= MAX_BUCKETS:
                 self._buckets.clear()
-            bucket = self._buckets[(workspace, kind)] = _Bucket(burst, now)
+            bucket = self._buckets[key] = _Bucket(burst, now)
         bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * rate)
         bucket.at = now
         if bucket.tokens >= 1:
@@ -58,12 +65,12 @@ class RateLimits:
 RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
 
 
-def limit_rate(request: web.Request, workspace: str, kind: str) -> None:
+def limit_rate(request: web.Request, workspace: str, kind: str, caller: str = "") -> None:
     """SandboxError ``rate_limited`` (429 + Retry-After) past the workspace's rate."""
     limits = request.app.get(RATE_LIMITS)
     if limits is None or not workspace:
         return
-    wait = limits.take(workspace, kind)
+    wait = limits.take(workspace, kind, caller)
     if wait > 0:
         raise SandboxError(
             "rate_limited",

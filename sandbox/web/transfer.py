@@ -49,6 +49,8 @@ async def transfer_account(request: web.Request) -> web.StreamResponse:
             "old": _describe(tenant.bank_code, moved.old),
             "new": _describe(tenant.bank_code, moved.new),
             "affected_grants": moved.affected_grants,
+            # Before tokens answered account_transferred they were revoked; kept, always 0.
+            "revoked_grants": 0,
         }
     )
 

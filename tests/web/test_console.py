@@ -198,3 +198,25 @@ async def test_hosted_console_signs_in_with_the_workspace_key(hosted: Client) ->
     assert "workspace acme" in await page.text()
     admin = await hosted.get("/_sandbox/clock", headers=ADMIN_AUTH)
     assert admin.status == 403  # the admin key is no workspace key, console or not
+
+
+async def test_bad_console_input_is_refused_and_changes_nothing(client: Client) -> None:
+    before = await _clock(client)
+    far = await _post(client, "clock", jump="set", moment="9999-12-31T23:59:00+09:00")
+    assert far.status == 400
+    assert await _clock(client) == before
+    odd = await _post(client, "rule", on="identity", error="congestion", times="²")
+    assert odd.status == 422
+    stream = await client.get(f"{CONSOLE}/events?since=²")
+    assert stream.status == 200
+    stream.close()
+
+
+async def test_a_console_rule_in_hosted_mode_names_the_workspace_client(hosted: Client) -> None:
+    acme = await new_workspace(hosted, "acme")
+    signed = await hosted.post(f"{CONSOLE}/login", data={"api_key": acme["api_key"]})
+    assert signed.status == 200
+    armed = await _post(hosted, "rule", on="authorize", error="congestion", when_client="app-1")
+    assert armed.status == 303
+    rules = await (await hosted.get(f"{CONSOLE}#rules")).text()
+    assert "acme.app-1" in rules

@@ -495,3 +495,47 @@ async def test_a_client_added_at_run_time_is_hosted(hosted: TestClient[Any, Any]
         "/_sandbox/clients", json={**body, "client_id": "beta.mine"}, headers=auth(acme)
     )
     assert theirs.status == 403
+
+
+async def test_a_client_id_too_long_for_its_prefix_is_refused(hosted: TestClient[Any, Any]) -> None:
+    acme = await new_workspace(hosted, "acme")
+    long_id = "c" * 125
+    text = SCENARIO.replace("client_id: app-1", f"client_id: {long_id}")
+    upload = await hosted.put("/_sandbox/scenario", data=text, headers={**auth(acme), **YAML})
+    assert upload.status == 422
+    assert (await upload.json())["error"] == "client_id_too_long"
+    added = await hosted.post(
+        "/_sandbox/clients",
+        json={"client_id": long_id, "redirect_uris": ["https://x.example/cb"]},
+        headers=auth(acme),
+    )
+    assert added.status == 422
+    assert (await hosted.get("/_sandbox/clock", headers=auth(acme))).status == 200  # intact
+
+
+async def test_an_undecodable_key_is_a_401(hosted: TestClient[Any, Any]) -> None:
+    await new_workspace(hosted, "acme")
+    for path in ("/_sandbox/clock", "/metrics", "/_sandbox/workspaces"):
+        response = await hosted.get(path, headers={"Authorization": "Bearer \udcff\udcfe"})
+        assert response.status == 401, path
+
+
+async def test_strangers_naming_a_client_spend_nothing_of_its_workspace(
+    aiohttp_client: MakeClient,
+) -> None:
+    hosted = await hosted_client(aiohttp_client, token_per_second=2)
+    acme = await new_workspace(hosted, "acme")
+    creds = app_client(acme)
+    stranger = {
+        "grant_type": "refresh_token",
+        "refresh_token": "x",
+        "client_id": creds["client_id"],
+    }
+    for _ in range(10):
+        refused = await hosted.post(f"/parasol/v1/banks/{BANK}/oauth/token", data=stranger)
+        assert refused.status == 401  # no secret: invalid_client, never 429
+    real = {"grant_type": "refresh_token", "refresh_token": "x", **creds}
+    answered = await hosted.post(f"/parasol/v1/banks/{BANK}/oauth/token", data=real)
+    assert answered.status == 400  # acme's own request is answered, not rate limited
+    journal = await (await hosted.get("/_sandbox/journal", headers=auth(acme))).json()
+    assert len([e for e in journal["entries"] if e["path"].endswith("/oauth/token")]) == 1

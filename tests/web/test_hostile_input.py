@@ -140,3 +140,18 @@ async def test_a_body_that_never_arrives_is_answered_408(
     assert head.startswith(b"HTTP/1.1 408")
     assert b"Connection: close" in head
     assert b'"request_timeout"' in body
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/parasol/v1/banks/%00/oauth/auth?client_id=app-1",
+        "/parasol/v1/banks/2011/linkage/x%00y/account",
+        "/_sandbox/outbox?to=a%00b",
+        "/_sandbox/clock?bank=%00",
+    ],
+)
+async def test_a_nul_in_the_url_is_a_clear_400(client: Client, path: str) -> None:
+    response = await client.get(path, allow_redirects=False)
+    assert response.status == 400
+    assert "NUL" in await response.text()
