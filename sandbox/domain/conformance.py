@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
-from xml.etree import ElementTree
 
 from sandbox.domain.records import JournalEntry
 from sandbox.errors import CATALOG
@@ -262,6 +261,8 @@ def report(client_id: str, journal: Sequence[JournalEntry]) -> Report:
 
 def junit(report: Report) -> str:
     """The report as JUnit XML, one test case per check (CI systems publish these)."""
+    from xml.etree import ElementTree  # only for this report: kept out of start-up
+
     suite = ElementTree.Element(
         "testsuite",
         name=f"sandbox conformance: {report.client_id}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -159,6 +159,7 @@ class Tenant:
         account: str | None = None,
         client_id: str | None = None,
         endpoint: str | None = None,
+        account_of: Callable[[], Awaitable[str | None]] | None = None,
     ) -> Verdict:
         """Service hours first, then a magic account, then scenario rules.
 
@@ -174,6 +175,8 @@ class Tenant:
         armed = await self.rules.all()
         if not armed:  # most banks arm no rule: no context to build, one read of the store
             return _GO
+        if account is None and account_of is not None:  # looked up only when rules may ask
+            account = await account_of()
         context = RuleContext(
             step=step, now=now, endpoint=endpoint, account=account, client_id=client_id
         )

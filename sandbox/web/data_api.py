@@ -57,8 +57,10 @@ async def _tenant(request: web.Request, token: str | None) -> Tenant:
 async def _query_token(request: web.Request, tenant: Tenant) -> None:
     """A token in the URL is refused (it ends up in logs and histories), and journaled
     under the client it belongs to, so the conformance report can name the client."""
+    if not request.query_string or "Authorization" in request.headers:
+        return
     token = request.query.get("access_token")
-    if token is None or "Authorization" in request.headers:
+    if token is None:
         return
     client_id = await tenant.oauth.client_of_token(token[:512])
     if client_id is not None:

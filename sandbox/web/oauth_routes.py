@@ -150,12 +150,15 @@ async def _client_call(
         client = authenticate(request, tenant, form)
     request[CLIENT_ID] = client.client_id
     if apply_rules:
-        ref = await tenant.oauth.linked_account(form.get("grant_type"), form)
+
+        async def account_of() -> str | None:
+            return rule_account(await tenant.oauth.linked_account(form.get("grant_type"), form))
+
         verdict = await tenant.gate(
             Step.TOKEN,
             await now_of(request, tenant),
             client_id=client.client_id,
-            account=rule_account(ref),
+            account_of=account_of,
         )
         broken = await enforce(request, verdict)
         if broken is not None:
