@@ -30,6 +30,8 @@ class JournalEntry:
     # What the request showed about the client (PKCE method, state length, grant type,
     # what it did wrong, Retry-After given): read by the conformance report.
     facts: Mapping[str, str | int | bool] = field(default_factory=dict)
+    # The JSON body of an error answer (at most 2 KB, secrets masked): what the client read.
+    response: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class JournalEntry:
             "rule": self.rule,
             "params": dict(self.params),
             "facts": dict(self.facts),
+            "response": self.response,
         }
 
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from sandbox import logs
 from sandbox.clock import wall_seconds
 from sandbox.domain.records import JournalEntry
-from sandbox.redact import redacted_query
+from sandbox.redact import REDACTED, redact_text, redacted_query
 from sandbox.settings import Settings
 from sandbox.web.common import json_response
 from sandbox.web.errors import catalog_error, html_error, surface
@@ -117,6 +117,7 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
     call from another origin's web page."""
     started = time.perf_counter()
     status = 500
+    answered: web.StreamResponse | None = None
     try:
         if not allowed_host(request):
             response: web.StreamResponse = json_response(
@@ -130,6 +131,7 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         else:
             response = await handler(request)
         status = response.status
+        answered = response
         return response
     except web.HTTPException as exc:
         status = exc.status
@@ -138,7 +140,7 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = CLIENT_GONE  # the client went away: nothing was answered, nothing failed
         raise
     finally:
-        await _record(request, status, started)
+        await _record(request, status, started, answered)
 
 
 _TOKEN_NAMES = ("access_token", "refresh_token")
@@ -162,7 +164,28 @@ async def _refuse_nul(request: web.Request) -> web.Response:
     return await catalog_error(request, "invalid_parameter", _NUL["message"], 400)
 
 
-async def _record(request: web.Request, status: int, started: float) -> None:
+MAX_ANSWER = 2048  # bytes of an error body the journal keeps
+
+
+def _answer(response: web.StreamResponse | None, held: frozenset[str]) -> str:
+    """The JSON body of an error answer, secrets masked, or "" (successes are not kept:
+    a token response is one)."""
+    if not isinstance(response, web.Response) or response.status < 400:
+        return ""
+    body = response.body
+    if not isinstance(body, bytes) or len(body) > MAX_ANSWER:
+        return ""
+    if response.content_type != "application/json":
+        return ""
+    text = redact_text(body.decode("utf-8", "replace"))
+    for secret in held:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+async def _record(
+    request: web.Request, status: int, started: float, answered: web.StreamResponse | None
+) -> None:
     if request.path.startswith(("/static/", "/_sandbox/health", "/metrics")):
         return
     bank = request.match_info.get("bank")
@@ -214,6 +237,7 @@ async def _record(request: web.Request, status: int, started: float) -> None:
                 params=params,
                 wall=wall_seconds(),
                 facts=_facts(request),
+                response=_answer(answered, tenant.secrets),
             )
         )
         wrote = time.perf_counter() - writing

@@ -132,3 +132,16 @@ async def test_a_warning_raised_as_an_error_is_no_system_error(
     assert (await response.json())["error_code"] == "internal_error"
     assert "DeprecationWarning was raised as an error" in caplog.text
     assert "system_error" not in await response.text()
+
+
+async def test_the_journal_keeps_what_an_error_answered_and_no_success_body(client: Any) -> None:
+    headers = await link_and_redeem(client, TARO)  # a token response: never kept
+    await client.get(f"/parasol/v1/banks/{BANK}/accounts", headers={"Authorization": "Bearer x"})
+    entries = (await (await client.get("/_sandbox/journal")).json())["entries"]
+    token = [e for e in entries if e["path"].endswith("/oauth/token")][-1]
+    assert token["status"] == 200
+    assert token["response"] == ""
+    refused = entries[-1]
+    assert refused["status"] == 401
+    assert '"error_code":"invalid_token"' in refused["response"]
+    assert headers["Authorization"].split()[1] not in str(entries)
