@@ -4,15 +4,20 @@ One registry per application (so test apps never share counters); with ``--worke
 worker exports its own figures, which a Prometheus server sums by instance as usual. In
 hosted mode each workspace also has a registry of its own: ``/metrics`` with a workspace's
 API key shows that workspace's figures only, with the admin key everything.
+
+prometheus-client is imported, and the registry built, at the first request that counts
+something (not at start-up: it costs ~30 ms, and /_sandbox/health counts nothing).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry, Counter, Histogram
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,8 @@ class Metrics:
 
     @classmethod
     def create(cls) -> Metrics:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
         registry = CollectorRegistry()
         return cls(
             registry=registry,
@@ -83,14 +90,26 @@ class Metrics:
         children[1].observe(seconds)
 
 
-METRICS = web.AppKey("metrics", Metrics)
+class LazyMetrics:
+    """The app's Metrics, built on first use."""
+
+    def __init__(self) -> None:
+        self._metrics: Metrics | None = None
+
+    def get(self) -> Metrics:
+        if self._metrics is None:
+            self._metrics = Metrics.create()
+        return self._metrics
+
+
+METRICS = web.AppKey("metrics", LazyMetrics)
 # Hosted mode: each workspace's own figures (one entry per workspace that was served).
 WORKSPACE_METRICS = web.AppKey("workspace_metrics", dict[str, Metrics])
 
 
 def recorders(request: web.Request, workspace: str | None) -> tuple[Metrics, ...]:
     """Where to count what this request did: the app's registry, and its workspace's."""
-    app_metrics = request.app[METRICS]
+    app_metrics = request.app[METRICS].get()
     if not workspace:
         return (app_metrics,)
     by_workspace = request.app[WORKSPACE_METRICS]
@@ -102,8 +121,11 @@ def recorders(request: web.Request, workspace: str | None) -> tuple[Metrics, ...
 
 async def metrics(request: web.Request) -> web.Response:
     """GET /metrics (hosted mode: the caller's workspace's, or all with the admin key)."""
+    from prometheus_client import generate_latest
+    from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
     workspace: str = request.get(METRICS_WORKSPACE, "")
-    chosen = request.app[METRICS]
+    chosen = request.app[METRICS].get()
     if workspace:
         chosen = recorders(request, workspace)[1]
     body = generate_latest(chosen.registry)
@@ -127,6 +149,6 @@ METRICS_WORKSPACE = web.RequestKey("metrics_workspace", str)
 
 
 def add_routes(app: web.Application) -> None:
-    app[METRICS] = Metrics.create()
+    app[METRICS] = LazyMetrics()
     app[WORKSPACE_METRICS] = {}
     app.router.add_get("/metrics", metrics, name="metrics")
