@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ import yaml
 from aiohttp import web
 
 from sandbox.clock import next_midnight, parse_iso, to_jst
+from sandbox.domain.bank import AccountType, Customer
 from sandbox.domain.conformance import report as conformance_report
 from sandbox.domain.records import JournalEntry
 from sandbox.errors import CATALOG, INJECTABLE
@@ -107,10 +109,26 @@ def _keep(entry: JournalEntry, query: Any) -> bool:
     return not (code and entry.error_code != code)
 
 
+def _by_number(tenant: Tenant, number: str) -> list[Customer]:
+    """Customers (generated ones too) holding an account with this 7-digit number."""
+    found: list[Customer] = []
+    for branch in tenant.profile.branch_codes:
+        for kind in AccountType:
+            hit = tenant.directory.find_account(branch, kind, number)
+            if hit is not None and all(c.customer_id != hit[0].customer_id for c in found):
+                found.append(hit[0])
+    return found
+
+
 def _customers(tenant: Tenant, q: str) -> list[dict[str, Any]]:
     wanted = q.strip().lower()
     out = []
-    for c in tenant.directory.sample(200):
+    pool = tenant.directory.sample(200)
+    if re.fullmatch(r"\d{7}", wanted):  # an account number: look it up among all customers
+        held = _by_number(tenant, wanted)
+        ids = {c.customer_id for c in held}
+        pool = held + [c for c in pool if c.customer_id not in ids]
+    for c in pool:
         accounts = [
             {
                 "branch": a.branch_code,

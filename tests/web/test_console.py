@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from sandbox.driver import CustomerDriver, Page
 from sandbox.errors import CATALOG
-from tests.web.conftest import APP, BANK, TARO, MakeClient
+from tests.web.conftest import APP, BANK, TARO, MakeClient, tenant_of
 from tests.web.test_hosted import ADMIN_AUTH, hosted_client, new_workspace
 
 Client = TestClient[Any, Any]
@@ -220,3 +220,17 @@ async def test_a_console_rule_in_hosted_mode_names_the_workspace_client(hosted: 
     assert armed.status == 303
     rules = await (await hosted.get(f"{CONSOLE}#rules")).text()
     assert "acme.app-1" in rules
+
+
+async def test_a_generated_customer_is_found_by_account_number(
+    aiohttp_client: MakeClient,
+) -> None:
+    from sandbox.scenario.bundled import default_scenario
+    from tests.web.conftest import make_app
+
+    client = await aiohttp_client(make_app(default_scenario()))
+    tenant = await tenant_of(client)
+    far = list(tenant.directory.sample(1000))[-1]  # beyond the page's first 200
+    number = far.accounts[0].number
+    html = await (await client.get(f"{CONSOLE}?q={number}")).text()
+    assert f'data-customer="{far.customer_id}"' in html
