@@ -79,6 +79,8 @@ async def hosted_guard(request: web.Request, handler: Handler) -> web.StreamResp
             403, "forbidden", "the admin key manages workspaces; call with a workspace's API key"
         )
     workspace = await workspace_of_key(request.app[REGISTRY], key)
+    if workspace is None and path == "/_sandbox/console":  # a stale console cookie
+        return web.Response(status=303, headers={"Location": "/_sandbox/console/login?error=1"})
     if workspace is None:
         return _refuse(401, "unauthorized", "unknown API key")
     if path == "/metrics":  # a workspace sees its own figures

@@ -196,6 +196,11 @@ async def test_hosted_console_signs_in_with_the_workspace_key(hosted: Client) ->
     page = await hosted.get(CONSOLE)
     assert page.status == 200
     assert "workspace acme" in await page.text()
+    hosted.session.cookie_jar.clear()
+    stale = await hosted.get(
+        CONSOLE, headers={"Cookie": "sandbox_console=sbx_acme_stale"}, allow_redirects=False
+    )
+    assert stale.headers["Location"] == f"{CONSOLE}/login?error=1"
     admin = await hosted.get("/_sandbox/clock", headers=ADMIN_AUTH)
     assert admin.status == 403  # the admin key is no workspace key, console or not
 
