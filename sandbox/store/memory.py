@@ -319,19 +319,21 @@ class MemoryTenantStore:
     async def served(self) -> dict[tuple[str, str], int]:
         return dict(self._s.served)
 
-    async def add_transfer(self, transfer: Transfer) -> None:
-        self._s.transfers.append(transfer)
-        # The bank's tenant is rebuilt from its scenario and its transfers.
+    def _rebuild(self) -> None:
+        """The bank's tenant is rebuilt from its scenario, transfers and postings."""
         record = self._store.records[self.code]
         self._store.records[self.code] = replace(record, generation=record.generation + 1)
+
+    async def add_transfer(self, transfer: Transfer) -> None:
+        self._s.transfers.append(transfer)
+        self._rebuild()
 
     async def transfers(self) -> list[Transfer]:
         return list(self._s.transfers)
 
     async def add_posting(self, posting: Posting) -> None:
         self._s.postings.append(posting)
-        record = self._store.records[self.code]
-        self._store.records[self.code] = replace(record, generation=record.generation + 1)
+        self._rebuild()
 
     async def postings(self) -> list[Posting]:
         return list(self._s.postings)

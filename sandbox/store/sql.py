@@ -815,43 +815,22 @@ class SqlTenantStore:
             out[(code, client)] = int(data)
         return out
 
-    async def add_transfer(self, transfer: Transfer) -> None:
-        async def work(conn: AsyncConnection) -> None:
-            held = (
-                await conn.execute(select(func.count()).where(self._where("transfer")))
-            ).scalar() or 0
-            await conn.execute(
-                insert(records).values(
-                    bank=self.code,
-                    kind="transfer",
-                    key=f"{held:08d}",
-                    created=wall_seconds(),
-                    data=codec.dumps(transfer),
-                )
-            )
-            # Every worker rebuilds its directory of this bank from the transfers.
-            await conn.execute(
-                update(banks)
-                .where(banks.c.code == self.code)
-                .values(generation=banks.c.generation + 1)
-            )
+    async def _add_rebuilding(self, kind: str, name: str, value: object) -> None:
+        """Keep ``value`` in the bank's history (transfers, postings) and bump the bank's
+        generation, in one transaction: every worker rebuilds the bank with it."""
 
-        await self._store.atomic(work)
-
-    async def add_posting(self, posting: Posting) -> None:
         async def work(conn: AsyncConnection) -> None:
-            # Keyed by wall time, then the posting's own id: in posting order, never equal.
+            # Keyed by wall time, then a name of its own: in order, never equal.
             now = wall_seconds()
             await conn.execute(
                 insert(records).values(
                     bank=self.code,
-                    kind="posting",
-                    key=f"{now:020.6f}-{posting.posting_id}"[:128],
+                    kind=kind,
+                    key=f"{now:020.6f}-{name}"[:128],
                     created=now,
-                    data=codec.dumps(posting),
+                    data=codec.dumps(value),
                 )
             )
-            # Every worker rebuilds this bank, postings included.
             await conn.execute(
                 update(banks)
                 .where(banks.c.code == self.code)
@@ -859,6 +838,12 @@ class SqlTenantStore:
             )
 
         await self._store.atomic(work)
+
+    async def add_transfer(self, transfer: Transfer) -> None:
+        await self._add_rebuilding("transfer", transfer.ref, transfer)
+
+    async def add_posting(self, posting: Posting) -> None:
+        await self._add_rebuilding("posting", posting.posting_id, posting)
 
     async def postings(self) -> list[Posting]:
         rows = await self._store.read(
