@@ -70,16 +70,24 @@ class AlreadyTransferred(SandboxError):
         self.moved_to = moved_to
 
 
-def find_for_transfer(
+def named_account(
     directory: Directory, bank_code: str, linked_refs: Iterable[str], wanted: str
-) -> tuple[Customer, Account]:
-    """The account named by its ref or account_id (explicit or linked accounts)."""
+) -> tuple[Customer, Account] | None:
+    """The account ``wanted`` names: a ref ``001-ordinary-1234567``, or the account_id of
+    an explicit customer's account or of one of ``linked_refs``; None if none."""
     key = parse_ref(wanted)
     if key is None and looks_like_id(wanted):
         refs = [account_ref(a) for c in directory.explicit() for a in c.accounts]
         ref = resolve_ref(bank_code, [*refs, *linked_refs], wanted)
         key = parse_ref(ref) if ref is not None else None
-    found = directory.find_account(*key) if key is not None else None
+    return directory.find_account(*key) if key is not None else None
+
+
+def find_for_transfer(
+    directory: Directory, bank_code: str, linked_refs: Iterable[str], wanted: str
+) -> tuple[Customer, Account]:
+    """The account named by its ref or account_id (explicit or linked accounts)."""
+    found = named_account(directory, bank_code, linked_refs, wanted)
     if found is None:
         raise SandboxError(
             "account_not_found", "no such account; use the account_id or the ref branch-type-number"

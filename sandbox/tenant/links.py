@@ -19,7 +19,8 @@ from sandbox.domain.bank import Account, AccountType, Customer
 from sandbox.domain.directory import account_ref
 from sandbox.domain.oauth import pkce
 from sandbox.domain.oauth.authorize import AuthRequest
-from sandbox.domain.refs import account_id, looks_like_id, parse_ref, resolve_ref
+from sandbox.domain.refs import account_id
+from sandbox.domain.transfer import named_account
 from sandbox.tenant.linkages import lock_key
 from sandbox.tenant.tenant import Tenant
 
@@ -100,22 +101,18 @@ def find_account(tenant: Tenant, body: Mapping[str, Any]) -> tuple[Customer, Acc
             "wrong_account",
         )
     if wanted is not None:
-        key = parse_ref(wanted)
-        if key is None and looks_like_id(wanted):
-            refs = [account_ref(a) for c in directory.explicit() for a in c.accounts]
-            ref = resolve_ref(tenant.bank_code, refs, wanted)
-            key = parse_ref(ref) if ref is not None else None
+        found = named_account(directory, tenant.bank_code, (), wanted)
     else:
         if branch is None or number is None:
             raise LinkRefused("give branch_code and account_number", "invalid_request", 400)
         kind = _text(body, "account_type") or "ordinary"
         try:
-            key = (branch, AccountType(kind), number)
+            account_type = AccountType(kind)
         except ValueError:
             raise LinkRefused(
                 "account_type must be ordinary or savings", "invalid_request", 400
             ) from None
-    found = directory.find_account(*key) if key is not None else None
+        found = directory.find_account(branch, account_type, number)
     if found is None:
         raise LinkRefused("no such account", "account_not_found", 404)
     return found

@@ -239,8 +239,7 @@ class Tenant:
         Tokens linked to the old account stay valid but answer account_transferred (403)
         for it, which tells the app to link again with the new branch and number.
         """
-        linked = [ref for grant in await self.oauth.grants() for ref in grant.account_refs]
-        customer, account = moving.find_for_transfer(self.directory, self.bank_code, linked, wanted)
+        customer, account = await self.find_account(wanted)
         new_branch, new_number = moving.plan_transfer(
             self.directory, self.profile.branch_codes, account, body
         )
