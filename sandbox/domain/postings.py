@@ -23,7 +23,7 @@ from sandbox.clock import to_jst
 from sandbox.domain.ledger import Ledger, Transaction, TransactionType
 
 MAX_DESCRIPTION = 48  # characters of a 摘要 kept
-MAX_YEN = 10**15
+MAX_YEN = 10**15  # the largest amount or balance a scenario or posting may hold
 
 
 @dataclass(frozen=True, slots=True)

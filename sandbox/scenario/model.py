@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 
 from sandbox.domain.bank import AccountType, is_valid_phone, normalize_phone
+from sandbox.domain.postings import MAX_YEN
 from sandbox.errors import INJECTABLE
 from sandbox.steps import RULE_STEPS, Step
 
@@ -30,7 +31,6 @@ AccountNumber = Annotated[StrictStr, Field(pattern=r"^\d{7}$", examples=["123456
 Pin = Annotated[StrictStr, Field(pattern=r"^\d{4}$", examples=["1234"])]
 # Upper bounds keep every date computed from a scenario, and every amount, representable.
 MAX_TTL_SECONDS = 10 * 366 * 86400  # ten years
-MAX_YEN = 10**15
 HalfWidthKana = Annotated[StrictStr, Field(pattern=r"^[\uff66-\uff9f ]+$", examples=["ﾃﾞｰﾀ ﾀﾛｳ"])]
 
 

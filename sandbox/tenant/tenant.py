@@ -217,19 +217,16 @@ class Tenant:
 
     async def post(
         self, account: Account, kind: str, amount: object, description: object, now: datetime
-    ) -> Posting:
-        """Post a statement line now (a deposit, or a withdrawal the balance covers)."""
+    ) -> tuple[Posting, int]:
+        """Post a statement line now (a deposit, or a withdrawal the balance covers); the
+        posting and the balance after it."""
         origin = (await self.clock.state()).origin
+        balance = self.balance(account, origin, now)
         posting = new_posting(
-            self.directory.ledger_seed(account),
-            kind,
-            amount,
-            description,
-            now,
-            self.balance(account, origin, now),
+            self.directory.ledger_seed(account), kind, amount, description, now, balance
         )
         await self.store.add_posting(posting)
-        return posting
+        return posting, balance + posting.signed
 
     # 移管 ---------------------------------------------------------------------
 

@@ -53,6 +53,13 @@ def _bad(message: str, status: int = 400, **extra: Any) -> ControlError:
     return ControlError(message, status, **extra)
 
 
+def _field_problems(exc: ValidationError) -> list[dict[str, str]]:
+    """A JSON body's validation errors, one ``{field, message}`` each."""
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+    ]
+
+
 async def health(request: web.Request) -> web.Response:
     """Liveness plus which banks are loaded (hosted mode: liveness only, no tenant named)."""
     if is_hosted(request):
@@ -299,9 +306,7 @@ async def post_client(request: web.Request) -> web.Response:
     try:
         client = ClientModel.model_validate(body)
     except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
-        ]
+        problems = _field_problems(exc)
         raise _bad("invalid client", 422, problems=problems) from None
     if workspace:
         try:
@@ -348,9 +353,7 @@ async def arm_rule(request: web.Request, tenant: Tenant, body: dict[str, Any]) -
     try:
         rule = RuleModel.model_validate(body)
     except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
-        ]
+        problems = _field_problems(exc)
         raise _bad("invalid rule", 422, problems=problems) from None
     workspace = caller_workspace(request)
     if workspace:

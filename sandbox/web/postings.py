@@ -7,7 +7,7 @@ from aiohttp import web
 from sandbox.domain.postings import InsufficientBalance
 from sandbox.domain.refs import account_id
 from sandbox.domain.transfer import AlreadyTransferred
-from sandbox.web.common import ControlError, control_tenant, json_body, now_of, ok, origin_of
+from sandbox.web.common import ControlError, control_tenant, json_body, now_of, ok
 from sandbox.web.views import transaction_json
 
 
@@ -28,7 +28,7 @@ async def post_transaction(request: web.Request) -> web.StreamResponse:
         raise ControlError(exc.detail, 409, error="account_transferred") from None
     now = await now_of(request, tenant)
     try:
-        posting = await tenant.post(
+        posting, balance = await tenant.post(
             account, body.get("type", ""), body.get("amount"), body.get("description"), now
         )
     except InsufficientBalance as exc:
@@ -37,8 +37,6 @@ async def post_transaction(request: web.Request) -> web.StreamResponse:
         ) from None
     except ValueError as exc:
         raise ControlError(str(exc), 422) from None
-    origin = await origin_of(request, tenant)
-    balance = tenant.balance(account, origin, now) + posting.signed  # the rebuilt bank's
     return ok(
         {
             "account_id": account_id(tenant.bank_code, posting.account),
