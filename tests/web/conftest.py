@@ -156,6 +156,29 @@ async def link_and_redeem(
 
     The client is the test scenario's ``app-1`` unless another is named.
     """
+    tokens = await link_for_tokens(
+        client,
+        who,
+        client_id=client_id,
+        secret=secret,
+        redirect_uri=redirect_uri,
+        bank=bank,
+        state=state,
+    )
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def link_for_tokens(
+    client: TestClient[Any, Any],
+    who: CustomerData,
+    *,
+    client_id: str = APP["client_id"],
+    secret: str = APP_SECRET,
+    redirect_uri: str = APP["redirect_uri"],
+    bank: str = BANK,
+    state: str = "s",
+) -> dict[str, Any]:
+    """Walk the six screens, redeem the code (client_secret_post): the token response."""
     outcome = await CustomerDriver(client, bank).link(
         who, client_id=client_id, redirect_uri=redirect_uri, state=state
     )
@@ -172,4 +195,5 @@ async def link_and_redeem(
         },
     )
     assert response.status == 200, await response.text()
-    return {"Authorization": f"Bearer {(await response.json())['access_token']}"}
+    tokens: dict[str, Any] = await response.json()
+    return tokens

@@ -12,7 +12,16 @@ from aiohttp.test_utils import TestClient
 from sandbox.driver import CustomerDriver, Outcome, Page
 from sandbox.settings import Quotas, Settings
 from sandbox.web.app import REGISTRY, create_app
-from tests.web.conftest import APP, APP_SECRET, BANK, SCENARIO, TARO, MakeClient, make_scenario
+from tests.web.conftest import (
+    APP,
+    APP_SECRET,
+    BANK,
+    SCENARIO,
+    TARO,
+    MakeClient,
+    link_for_tokens,
+    make_scenario,
+)
 
 ADMIN = "admin-key-for-the-tests"
 ADMIN_AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -63,23 +72,9 @@ def app_client(workspace: dict[str, Any], client_id: str = "app-1") -> dict[str,
 async def link(client: TestClient[Any, Any], workspace: dict[str, Any]) -> dict[str, Any]:
     """Walk the screens as TARO for the workspace's app-1, redeem the code: the tokens."""
     creds = app_client(workspace)
-    outcome = await CustomerDriver(client, BANK).link(
-        TARO, client_id=creds["client_id"], redirect_uri=APP["redirect_uri"], state="s" * 24
+    return await link_for_tokens(
+        client, TARO, client_id=creds["client_id"], secret=creds["client_secret"], state="s" * 24
     )
-    assert isinstance(outcome, Outcome), outcome
-    assert outcome.code, outcome
-    response = await client.post(
-        f"/parasol/v1/banks/{BANK}/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": outcome.code,
-            "redirect_uri": APP["redirect_uri"],
-            **creds,
-        },
-    )
-    assert response.status == 200, await response.text()
-    tokens: dict[str, Any] = await response.json()
-    return tokens
 
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
