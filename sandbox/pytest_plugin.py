@@ -74,32 +74,20 @@ class RunningSandbox:
 _RUNNING = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
 
 
-@dataclass
-class SandboxProcess:
-    """``sandbox serve`` in a process of its own, on a free port of 127.0.0.1."""
+class ServeProcess:
+    """``python -m sandbox serve ARGS`` in a process of its own; ``url`` once it listens
+    (give ``--port 0`` and the kernel picks a free port of 127.0.0.1)."""
 
-    scenario: Scenario
-    url: str = ""
-    process: subprocess.Popen[str] | None = field(default=None, repr=False)
-    output: list[str] = field(default_factory=list, repr=False)
-    _reader: threading.Thread = field(init=False, repr=False)
-
-    @property
-    def bank(self) -> str:
-        return self.scenario.bank.code
-
-    def start(self, timeout: float = 30) -> SandboxProcess:
-        folder = Path(tempfile.mkdtemp(prefix="sandbox-pytest-"))
-        path = folder / "scenario.yaml"  # JSON is YAML: digit strings stay quoted strings
-        path.write_text(json.dumps(self.scenario.model_dump(mode="json")), encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+    def __init__(self, args: list[str], env: dict[str, str], timeout: float = 30) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "serve", "--port", "0", "--scenario", str(path)],
-            env={**env, "SANDBOX_ACCESS_LOG": "0", "PYTHONWARNINGS": "default"},
+            [sys.executable, "-m", "sandbox", "serve", *args],
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
+        self.output: list[str] = []
+        self.url = ""
         found = threading.Event()
         stream = self.process.stdout
         assert stream is not None
@@ -115,10 +103,53 @@ class SandboxProcess:
         self._reader = threading.Thread(target=read, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + timeout
-        while not found.wait(0.05):
+        while not found.wait(0.02):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError("sandbox serve did not start:\n" + "".join(self.output))
+                raise RuntimeError("sandbox serve did not start:\n" + "".join(self.output)[-3000:])
+
+    def stop(self) -> None:
+        """SIGTERM (SIGKILL if it does not end within 10 s), then its output is closed."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._close()
+
+    def _close(self) -> None:
+        self._reader.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@dataclass
+class SandboxProcess:
+    """``sandbox serve`` on one scenario, in a process of its own (memory store)."""
+
+    scenario: Scenario
+    server: ServeProcess | None = field(default=None, repr=False)
+
+    @property
+    def bank(self) -> str:
+        return self.scenario.bank.code
+
+    @property
+    def url(self) -> str:
+        return self.server.url if self.server is not None else ""
+
+    def start(self, timeout: float = 30) -> SandboxProcess:
+        folder = Path(tempfile.mkdtemp(prefix="sandbox-pytest-"))
+        path = folder / "scenario.yaml"  # JSON is YAML: digit strings stay quoted strings
+        path.write_text(json.dumps(self.scenario.model_dump(mode="json")), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+        self.server = ServeProcess(
+            ["--port", "0", "--scenario", str(path)],
+            {**env, "SANDBOX_ACCESS_LOG": "0", "PYTHONWARNINGS": "default"},
+            timeout,
+        )
         return self
 
     def reset(self) -> None:
@@ -128,18 +159,8 @@ class SandboxProcess:
             response.read()
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._reader.join(timeout=5)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        if self.server is not None:
+            self.server.stop()
 
 
 class _Processes:
