@@ -9,7 +9,8 @@ token lookup and orjson. Load comes from other processes: ``wrk -t1 -c32`` for
 for complete linkage flows (sequential and 8 at once) from a separate Python process. For
 each: requests/s, p50/p99, the server process's CPU per request (user+system from /proc)
 and its RSS; then start-up to the first 200 for both (median of 5), an open-loop latency
-curve of the sandbox at 25/50/80% of its measured capacity, and the ratios to the targets
+curve of the sandbox at 25/50/80% of its measured ``/transactions`` capacity (bench/openloop.py,
+a lean generator in a process of its own), and the ratios to the targets
 of issue 13. Only 127.0.0.1 is used; every run is bounded in time.
 """
 
@@ -36,7 +37,6 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
-import latency as latency_bench  # noqa: E402
 from api import LINES, REF  # noqa: E402
 from stores import SCENARIO, _cpu_seconds, _rss_mb, _token, wrk_output  # noqa: E402
 
@@ -162,6 +162,29 @@ async def fetch_pages(url: str, token: str, paths: list[str]) -> dict[str, objec
     return pages
 
 
+def open_loop(url: str, token: str, rate: float, seconds: float = 3.0) -> OpenLoop:
+    """p50/p99 at a fixed offered rate, from bench/openloop.py in a process of its own."""
+    done = subprocess.run(
+        [
+            *(sys.executable, str(ROOT / "openloop.py"), url, "--rate", str(rate)),
+            *("--seconds", str(seconds), "--header", f"Authorization: Bearer {token}"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=True,
+    )
+    found = json.loads(done.stdout)
+    return OpenLoop(found["p50_ms"], found["p99_ms"], found["errors"])
+
+
+@dataclass
+class OpenLoop:
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
 def startup(make: Callable[[], Process], runs: int = 5) -> float:
     times: list[float] = []
     for _ in range(runs):
@@ -186,9 +209,10 @@ def main() -> None:
     scenario.write_text(SCENARIO, encoding="utf-8")
     base = f"/parasol/v1/banks/{BANK}"
     query = f"date_from=2026-06-01&date_to=2026-11-25&limit={LINES}"
+    tx_path = f"{base}/accounts/{account_id(BANK, REF)}/transactions?{query}"
     paths = {
         "/accounts": f"{base}/accounts",
-        "/transactions (50)": f"{base}/accounts/{account_id(BANK, REF)}/transactions?{query}",
+        "/transactions (50)": tx_path,
         "/term_deposits": f"{base}/term_deposits",
     }
     print("... start-up", file=sys.stderr, flush=True)
@@ -224,18 +248,10 @@ def main() -> None:
         rss_sandbox = _rss_mb([sandbox.process.pid])
         print("... open-loop latency", file=sys.stderr, flush=True)
         capacity = rows["/transactions (50)"][0].rps
-        curve = []
-        for share in (0.25, 0.5, 0.8):
-            rate = capacity * share
-            stats = asyncio.run(
-                latency_bench.open_loop(
-                    sandbox.url,
-                    {"Authorization": f"Bearer {token}"},
-                    rate,
-                    3,
-                )
-            )
-            curve.append((share, rate, stats))
+        curve = [
+            (share, capacity * share, open_loop(sandbox.url + tx_path, token, capacity * share))
+            for share in (0.25, 0.5, 0.8)
+        ]
     finally:
         sandbox.stop()
 

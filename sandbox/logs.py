@@ -129,6 +129,22 @@ _ACCESS = logging.getLogger("sandbox.access")
 _fast: LoopBufferedHandler | None = None
 
 
+_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
+def _timestamp(seconds: float) -> str:
+    """``seconds`` as JsonFormatter writes it (UTC, milliseconds): the date and time are
+    formatted once a second, the milliseconds each time."""
+    whole = int(seconds)
+    micros = round((seconds - whole) * 1e6)  # as datetime.fromtimestamp rounds
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    if _second[0] != whole:
+        _second[0] = whole
+        _second[1] = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{_second[1]}.{micros // 1000:03d}+00:00"
+
+
 def access(message: str, fields: dict[str, Any]) -> None:
     """One access-log line: the same JSON a JsonFormatter writes, without a LogRecord.
 
@@ -144,7 +160,7 @@ def access(message: str, fields: dict[str, Any]) -> None:
         _ACCESS.info("%s", message, extra={FIELDS: fields})
         return
     out: dict[str, Any] = {
-        "ts": datetime.fromtimestamp(wall_seconds(), UTC).isoformat(timespec="milliseconds"),
+        "ts": _timestamp(wall_seconds()),
         "level": "info",
         "logger": "sandbox.access",
         "message": message,  # method, path and status: what the fields say, no query

@@ -144,3 +144,15 @@ def test_a_malformed_request_is_one_line_without_traceback_at_most_once_a_second
     other = logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, "other", (), None)
     assert flt.filter(other)  # anything else passes untouched
     assert other.levelname == "ERROR"
+
+
+def test_access_timestamps_read_as_the_formatter_writes_them() -> None:
+    import random
+    from datetime import UTC, datetime
+
+    chance = random.Random(13)
+    moments = [1_764_547_200.0, 1_764_547_200.9999996, 1_891_365_382.0049999]
+    moments += [chance.uniform(1.7e9, 1.9e9) for _ in range(20_000)]
+    for moment in moments:  # the fast path keeps the last second; seconds go back and forth
+        expected = datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+        assert logs._timestamp(moment) == expected

@@ -33,6 +33,25 @@ class JournalEntry:
     # The JSON body of an error answer (at most 2 KB, secrets masked): what the client read.
     response: str = ""
 
+    def numbered(self, seq: int) -> JournalEntry:
+        """This entry as the store keeps it, with its ``seq`` (a plain copy: this runs once
+        per request, where ``dataclasses.replace`` costs three times as much)."""
+        return JournalEntry(
+            self.at,
+            self.method,
+            self.path,
+            self.status,
+            self.client_id,
+            self.step,
+            self.error_code,
+            self.rule,
+            self.params,
+            seq,
+            self.wall,
+            self.facts,
+            self.response,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "seq": self.seq,

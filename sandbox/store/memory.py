@@ -296,7 +296,7 @@ class MemoryTenantStore:
     async def record_request(self, entry: JournalEntry) -> JournalEntry:
         state = self._s
         state.journal_seq += 1
-        stored = replace(entry, seq=state.journal_seq)
+        stored = entry.numbered(state.journal_seq)
         state.journal.append(stored)
         return stored
 

@@ -758,7 +758,7 @@ class SqlTenantStore:
 
         # One INSERT is atomic by itself: no transaction around it (autocommit), which saves
         # the BEGIN and COMMIT round trips on the one write every request makes.
-        return replace(entry, seq=await self._store.single(work))
+        return entry.numbered(await self._store.single(work))
 
     async def journal(self, since: int = 0) -> list[JournalEntry]:
         rows = await self._store.read(
@@ -767,9 +767,7 @@ class SqlTenantStore:
             .order_by(journal.c.seq.desc())
             .limit(self._store.journal_cap)
         )
-        return [
-            replace(codec.loads(JournalEntry, data), seq=int(seq)) for seq, data in reversed(rows)
-        ]
+        return [codec.loads(JournalEntry, data).numbered(int(seq)) for seq, data in reversed(rows)]
 
     async def send_mail(self, mail: Mail) -> Mail:
         async def work(conn: AsyncConnection) -> int:

@@ -61,7 +61,7 @@ async def authorize(request: web.Request) -> web.StreamResponse:
         return redirect(redirect_url(auth.redirect_uri, params))
     linkage = await tenant.linkage.start(auth, now, iss, _linkage_quota(request))
     for metrics in recorders(request, tenant.workspace):
-        metrics.linkages_started.labels(tenant.bank_code).inc()
+        metrics.linkages_started.inc(tenant.bank_code)
     await bind(request, linkage.linkage_id)
     return redirect(screen_url(request, linkage, Step.ACCOUNT))
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import AbstractResource
 
 from sandbox import ui_text
 from sandbox.domain.linkage import LinkageFailed, StepError
@@ -43,7 +45,19 @@ def surface(request: web.Request) -> Surface:
     encoded "/linkage/") can change how an error is rendered.
     """
     resource = request.match_info.route.resource
-    path = resource.canonical if resource is not None else request.rel_url.raw_path
+    if resource is None:
+        return _surface_of(request.rel_url.raw_path)
+    known = _SURFACES.get(resource)
+    if known is None:
+        known = _SURFACES[resource] = _surface_of(resource.canonical)
+    return known
+
+
+# Route resource -> its surface: a route's template never changes.
+_SURFACES: weakref.WeakKeyDictionary[AbstractResource, Surface] = weakref.WeakKeyDictionary()
+
+
+def _surface_of(path: str) -> Surface:
     if "/linkage/" in path or path.endswith("/oauth/auth") or path in ("/", "/docs"):
         return "html"
     if path.endswith(_OAUTH_ENDPOINTS):
@@ -61,7 +75,7 @@ async def note(request: web.Request, code: str) -> CatalogError:
         await tenant.served(code, request.get(CLIENT_ID))
     bank = tenant.bank_code if tenant is not None else "-"
     for metrics in recorders(request, tenant.workspace if tenant is not None else None):
-        metrics.catalog_errors.labels(bank, code).inc()
+        metrics.catalog_errors.inc(bank, code)
     return CATALOG[code]
 
 

@@ -28,8 +28,8 @@ async def post_link(request: web.Request) -> web.Response:
         raise ControlError(str(exc), exc.status, error=exc.reason) from None
     request[CLIENT_ID] = str(body["client_id"])
     for metrics in recorders(request, workspace or None):
-        metrics.linkages_started.labels(tenant.bank_code).inc()
-        metrics.linkages_finished.labels(tenant.bank_code, "approved").inc()
+        metrics.linkages_started.inc(tenant.bank_code)
+        metrics.linkages_finished.inc(tenant.bank_code, "approved")
     return ok(linked.as_dict(tenant.bank_code), 201)
 
 

@@ -1,121 +1,156 @@
 """/metrics in the Prometheus text format: requests, catalog errors, linkages, store writes.
 
-One registry per application (so test apps never share counters); with ``--workers N`` each
-worker exports its own figures, which a Prometheus server sums by instance as usual. In
-hosted mode each workspace also has a registry of its own: ``/metrics`` with a workspace's
-API key shows that workspace's figures only, with the admin key everything.
+One set of figures per application (so test apps never share counters); with ``--workers N``
+each worker exports its own, which a Prometheus server sums by instance as usual. In hosted
+mode each workspace also has figures of its own: ``/metrics`` with a workspace's API key
+shows that workspace's only, with the admin key everything.
 
-prometheus-client is imported, and the registry built, at the first request that counts
-something (not at start-up: it costs ~30 ms, and /_sandbox/health counts nothing).
+Counting is on every request's path, so it is plain dictionaries (one event loop per
+process: no locks); prometheus-client is imported only when ``/metrics`` is scraped, where a
+collector turns the figures into its metric families and writes the text format.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from bisect import bisect_left
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry, Counter, Histogram
+    from prometheus_client import CollectorRegistry
+
+Labels = tuple[str, ...]
 
 
-@dataclass(frozen=True)
+class Counts:
+    """A counter family: label values -> how many."""
+
+    def __init__(self, name: str, documentation: str, labels: Labels = ()) -> None:
+        self.name, self.documentation, self.labels = name, documentation, labels
+        self.values: dict[Labels, int] = {}
+
+    def inc(self, *values: str) -> None:
+        self.values[values] = self.values.get(values, 0) + 1
+
+    def family(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily
+
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        for values, count in sorted(self.values.items()):
+            family.add_metric(values, count)
+        return family
+
+
+class Timings:
+    """A histogram family: label values -> counts per bucket (not cumulative) and a sum."""
+
+    def __init__(
+        self, name: str, documentation: str, buckets: tuple[float, ...], labels: Labels = ()
+    ) -> None:
+        self.name, self.documentation, self.labels = name, documentation, labels
+        self.buckets = buckets
+        self.values: dict[Labels, list[float]] = {}  # per bucket, then +Inf, then the sum
+
+    def observe(self, seconds: float, *values: str) -> None:
+        row = self.values.get(values)
+        if row is None:
+            row = self.values[values] = [0.0] * (len(self.buckets) + 2)
+        row[bisect_left(self.buckets, seconds)] += 1  # the first bound >= seconds ("le")
+        row[-1] += seconds
+
+    def family(self) -> Any:
+        from prometheus_client.core import HistogramMetricFamily
+
+        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labels)
+        bounds = [*(repr(float(b)) for b in self.buckets), "+Inf"]
+        for values, row in sorted(self.values.items()):
+            cumulative, running = [], 0.0
+            for bound, count in zip(bounds, row[:-1], strict=True):
+                running += count
+                cumulative.append((bound, running))
+            family.add_metric(list(values), cumulative, row[-1])
+        return family
+
+
 class Metrics:
-    registry: CollectorRegistry
-    requests: Counter
-    seconds: Histogram
-    catalog_errors: Counter
-    linkages_started: Counter
-    linkages_finished: Counter
-    store_write_seconds: Histogram
-    _children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = field(default_factory=dict)
-
-    @classmethod
-    def create(cls) -> Metrics:
-        from prometheus_client import CollectorRegistry, Counter, Histogram
-
-        registry = CollectorRegistry()
-        return cls(
-            registry=registry,
-            requests=Counter(
-                "sandbox_requests",
-                "Requests answered, by route, method and status",
-                ["route", "method", "status"],
-                registry=registry,
-            ),
-            seconds=Histogram(
-                "sandbox_request_seconds",
-                "Time to answer, by route",
-                ["route"],
-                buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
-                registry=registry,
-            ),
-            catalog_errors=Counter(
-                "sandbox_catalog_errors",
-                "Catalog errors served, by bank and code",
-                ["bank", "code"],
-                registry=registry,
-            ),
-            linkages_started=Counter(
-                "sandbox_linkages_started",
-                "Linkages started (screen ① shown), by bank",
-                ["bank"],
-                registry=registry,
-            ),
-            linkages_finished=Counter(
-                "sandbox_linkages_finished",
-                "Linkages ended, by bank and outcome (approved, denied, aborted, failed)",
-                ["bank", "outcome"],
-                registry=registry,
-            ),
-            store_write_seconds=Histogram(
-                "sandbox_store_write_seconds",
-                "Time of the journal write each request makes (a store transaction)",
-                buckets=(0.00005, 0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25),
-                registry=registry,
-            ),
-        )
-
-    def answered(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Count one answered request (label children are looked up once, then kept)."""
-        key = (route, method, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                self.requests.labels(route, method, str(status)),
-                self.seconds.labels(route),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
-
-
-class LazyMetrics:
-    """The app's Metrics, built on first use."""
+    """What one application (or one hosted workspace) counted."""
 
     def __init__(self) -> None:
-        self._metrics: Metrics | None = None
+        self.requests = Counts(
+            "sandbox_requests",
+            "Requests answered, by route, method and status",
+            ("route", "method", "status"),
+        )
+        self.seconds = Timings(
+            "sandbox_request_seconds",
+            "Time to answer, by route",
+            (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            ("route",),
+        )
+        self.catalog_errors = Counts(
+            "sandbox_catalog_errors", "Catalog errors served, by bank and code", ("bank", "code")
+        )
+        self.linkages_started = Counts(
+            "sandbox_linkages_started", "Linkages started (screen ① shown), by bank", ("bank",)
+        )
+        self.linkages_finished = Counts(
+            "sandbox_linkages_finished",
+            "Linkages ended, by bank and outcome (approved, denied, aborted, failed)",
+            ("bank", "outcome"),
+        )
+        self.store_write_seconds = Timings(
+            "sandbox_store_write_seconds",
+            "Time of the journal write each request makes (a store transaction)",
+            (0.00005, 0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25),
+        )
+        self._statuses: dict[int, str] = {}
 
-    def get(self) -> Metrics:
-        if self._metrics is None:
-            self._metrics = Metrics.create()
-        return self._metrics
+    def answered(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request."""
+        text = self._statuses.get(status)
+        if text is None:
+            text = self._statuses[status] = str(status)
+        self.requests.inc(route, method, text)
+        self.seconds.observe(seconds, route)
+
+    def collect(self) -> Iterator[Any]:
+        """prometheus-client's collector protocol: every family, as it stands now."""
+        for figures in (
+            self.requests,
+            self.seconds,
+            self.catalog_errors,
+            self.linkages_started,
+            self.linkages_finished,
+            self.store_write_seconds,
+        ):
+            yield figures.family()
+
+    def registry(self) -> CollectorRegistry:
+        """A registry holding these figures, to write them in the text format."""
+        from prometheus_client import CollectorRegistry
+
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(self)
+        return registry
 
 
-METRICS = web.AppKey("metrics", LazyMetrics)
+# The application's own figures (each application counts apart).
+METRICS = web.AppKey("metrics", Metrics)
 # Hosted mode: each workspace's own figures (one entry per workspace that was served).
 WORKSPACE_METRICS = web.AppKey("workspace_metrics", dict[str, Metrics])
 
 
 def recorders(request: web.Request, workspace: str | None) -> tuple[Metrics, ...]:
     """Where to count what this request did: the app's registry, and its workspace's."""
-    app_metrics = request.app[METRICS].get()
+    app_metrics = request.app[METRICS]
     if not workspace:
         return (app_metrics,)
     by_workspace = request.app[WORKSPACE_METRICS]
     own = by_workspace.get(workspace)
     if own is None:
-        own = by_workspace[workspace] = Metrics.create()
+        own = by_workspace[workspace] = Metrics()
     return (app_metrics, own)
 
 
@@ -125,10 +160,10 @@ async def metrics(request: web.Request) -> web.Response:
     from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
     workspace: str = request.get(METRICS_WORKSPACE, "")
-    chosen = request.app[METRICS].get()
+    chosen = request.app[METRICS]
     if workspace:
         chosen = recorders(request, workspace)[1]
-    body = generate_latest(chosen.registry)
+    body = generate_latest(chosen.registry())
     return web.Response(
         body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"}
     )
@@ -149,6 +184,6 @@ METRICS_WORKSPACE = web.RequestKey("metrics_workspace", str)
 
 
 def add_routes(app: web.Application) -> None:
-    app[METRICS] = LazyMetrics()
+    app[METRICS] = Metrics()
     app[WORKSPACE_METRICS] = {}
     app.router.add_get("/metrics", metrics, name="metrics")

@@ -199,7 +199,7 @@ async def _record(
         workspace = tenant.workspace if tenant is not None else request.get(WORKSPACE)
         sinks = recorders(request, workspace)
     else:
-        sinks = (request.app[METRICS].get(),)
+        sinks = (request.app[METRICS],)
     elapsed, route = time.perf_counter() - started, route_of(request)
     for metrics in sinks:
         metrics.answered(route, request.method, status, elapsed)

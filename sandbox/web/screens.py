@@ -300,7 +300,7 @@ async def _consent(
 
 def _finished(request: web.Request, tenant: Tenant, outcome: str) -> None:
     for metrics in recorders(request, tenant.workspace):
-        metrics.linkages_finished.labels(tenant.bank_code, outcome).inc()
+        metrics.linkages_finished.inc(tenant.bank_code, outcome)
 
 
 async def _with_field_errors(

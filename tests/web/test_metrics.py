@@ -47,3 +47,22 @@ async def test_requests_errors_and_linkages_are_counted(
     authorize = (("method", "GET"), ("route", "authorize"), ("status", "303"))
     assert samples[("sandbox_requests_total", authorize)] == 3
     assert samples[("sandbox_store_write_seconds_count", ())] > 0
+
+
+def test_timings_count_each_answer_in_its_le_bucket_cumulatively() -> None:
+    from prometheus_client import generate_latest
+
+    from sandbox.web.metrics import Metrics
+
+    metrics = Metrics()
+    for seconds in (0.0004, 0.0005, 0.003, 2.0):  # 0.0005 is "le 0.0005"; 2 s is past 1 s
+        metrics.answered("api_accounts", "GET", 200, seconds)
+    text = generate_latest(metrics.registry()).decode()
+    route = 'route="api_accounts"'
+    assert f'sandbox_request_seconds_bucket{{le="0.0005",{route}}} 2.0' in text
+    assert f'sandbox_request_seconds_bucket{{le="0.002",{route}}} 2.0' in text
+    assert f'sandbox_request_seconds_bucket{{le="0.005",{route}}} 3.0' in text
+    assert f'sandbox_request_seconds_bucket{{le="1.0",{route}}} 3.0' in text
+    assert f'sandbox_request_seconds_bucket{{le="+Inf",{route}}} 4.0' in text
+    assert f"sandbox_request_seconds_count{{{route}}} 4.0" in text
+    assert 'sandbox_requests_total{method="GET",route="api_accounts",status="200"} 4.0' in text
