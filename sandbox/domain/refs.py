@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -12,11 +13,13 @@ _REF_RE = re.compile(r"(\d{3})-(ordinary|savings|current)-(\d{7})", re.ASCII)
 _ID_RE = re.compile(r"[0-9a-f]{20}", re.ASCII)
 
 
+@functools.lru_cache(maxsize=4096)  # a SHA-256 per linked account per request otherwise
 def account_id(bank_code: str, ref: str) -> str:
     """The opaque, stable account_id of ``ref`` at ``bank_code`` (20 hex digits)."""
     return hashlib.sha256(f"{bank_code}:{ref}".encode()).hexdigest()[:20]
 
 
+@functools.lru_cache(maxsize=4096)  # every data request parses its grant's refs
 def parse_ref(ref: str) -> tuple[str, AccountType, str] | None:
     """``001-ordinary-1234567`` -> (branch, type, number); None when malformed."""
     match = _REF_RE.fullmatch(ref)

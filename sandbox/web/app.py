@@ -109,10 +109,10 @@ def create_app(
         transfer,
         postings,
         links,
+        data_api,  # first of the bank's routes: the ones a client calls most are tried first
         oauth_routes,
         authorize,
         screens,
-        data_api,
         docs,
         metrics,
     )

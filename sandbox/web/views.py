@@ -19,17 +19,24 @@ CURRENCY = "JPY"
 
 def base_stamp(now: datetime) -> tuple[str, str, str]:
     """(base_date, base_time, base_date_time) of ``now`` in Japan time."""
-    return _stamp(to_jst(now).replace(microsecond=0))
-
-
-@functools.lru_cache(maxsize=64)
-def _stamp(local: datetime) -> tuple[str, str, str]:
-    # One per second at most: every response of that second shares it.
-    return (
+    global _last_second, _last_stamp
+    second = int(now.timestamp()) if now.tzinfo is not None else None
+    if second is not None and second == _last_second:
+        return _last_stamp
+    local = to_jst(now).replace(microsecond=0)
+    stamp = (
         local.date().isoformat(),
         f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}+09:00",
         local.isoformat(),
     )
+    if second is not None:  # every response of that second shares it
+        _last_second, _last_stamp = second, stamp
+    return stamp
+
+
+# The last second stamped (epoch seconds) and its stamp.
+_last_second: int | None = None
+_last_stamp: tuple[str, str, str] = ("", "", "")
 
 
 def account_json(

@@ -103,3 +103,20 @@ def test_term_deposit_json() -> None:
         "rate_percent": 0.125,
         "interest_at_maturity": 996,
     }
+
+
+def test_base_stamp_is_japan_time_to_the_second_in_any_zone_and_order() -> None:
+    from datetime import UTC
+
+    late = datetime(2026, 12, 1, 23, 59, 59, 999_999, tzinfo=JST)
+    assert views.base_stamp(late) == (
+        "2026-12-01",
+        "23:59:59+09:00",
+        "2026-12-01T23:59:59+09:00",
+    )
+    assert views.base_stamp(late.astimezone(UTC)) == views.base_stamp(late)
+    nextday = late + timedelta(microseconds=1)
+    assert views.base_stamp(nextday)[0] == "2026-12-02"
+    assert views.base_stamp(late)[1] == "23:59:59+09:00"  # back again: not the last stamp
+    naive = datetime(2026, 12, 1, 8, 0)  # noqa: DTZ001 - a naive moment is Japan time
+    assert views.base_stamp(naive)[2] == "2026-12-01T08:00:00+09:00"
