@@ -156,7 +156,8 @@ def access(message: str, fields: dict[str, Any]) -> None:
     if not _ACCESS.isEnabledFor(logging.INFO):
         return
     handler = _fast
-    if handler is None or _ACCESS.handlers or logging.getLogger().handlers != [handler]:
+    listening = logging.root.handlers
+    if handler is None or _ACCESS.handlers or len(listening) != 1 or listening[0] is not handler:
         _ACCESS.info("%s", message, extra={FIELDS: fields})
         return
     out: dict[str, Any] = {
@@ -164,8 +165,8 @@ def access(message: str, fields: dict[str, Any]) -> None:
         "level": "info",
         "logger": "sandbox.access",
         "message": message,  # method, path and status: what the fields say, no query
+        **fields,
     }
-    out.update(fields)
     handler.add_line(orjson.dumps(out, default=str).decode())
 
 

@@ -10,9 +10,13 @@ from typing import Any
 from sandbox.errors import CATALOG
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class JournalEntry:
-    """One handled request, secrets already redacted; ``seq`` is given by the store."""
+    """One handled request, secrets already redacted; ``seq`` is given by the store.
+
+    Not frozen: one is made for every request, and the store numbers the very entry it
+    keeps (a frozen copy would cost three times as much); nothing changes it after that.
+    """
 
     at: datetime
     method: str
@@ -32,25 +36,6 @@ class JournalEntry:
     facts: Mapping[str, str | int | bool] = field(default_factory=dict)
     # The JSON body of an error answer (at most 2 KB, secrets masked): what the client read.
     response: str = ""
-
-    def numbered(self, seq: int) -> JournalEntry:
-        """This entry as the store keeps it, with its ``seq`` (a plain copy: this runs once
-        per request, where ``dataclasses.replace`` costs three times as much)."""
-        return JournalEntry(
-            self.at,
-            self.method,
-            self.path,
-            self.status,
-            self.client_id,
-            self.step,
-            self.error_code,
-            self.rule,
-            self.params,
-            seq,
-            self.wall,
-            self.facts,
-            self.response,
-        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -296,9 +296,9 @@ class MemoryTenantStore:
     async def record_request(self, entry: JournalEntry) -> JournalEntry:
         state = self._s
         state.journal_seq += 1
-        stored = entry.numbered(state.journal_seq)
-        state.journal.append(stored)
-        return stored
+        entry.seq = state.journal_seq
+        state.journal.append(entry)
+        return entry
 
     async def journal(self, since: int = 0) -> list[JournalEntry]:
         return [e for e in self._s.journal if e.seq > since]

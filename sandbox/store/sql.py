@@ -758,7 +758,8 @@ class SqlTenantStore:
 
         # One INSERT is atomic by itself: no transaction around it (autocommit), which saves
         # the BEGIN and COMMIT round trips on the one write every request makes.
-        return entry.numbered(await self._store.single(work))
+        entry.seq = await self._store.single(work)
+        return entry
 
     async def journal(self, since: int = 0) -> list[JournalEntry]:
         rows = await self._store.read(
@@ -767,7 +768,9 @@ class SqlTenantStore:
             .order_by(journal.c.seq.desc())
             .limit(self._store.journal_cap)
         )
-        return [codec.loads(JournalEntry, data).numbered(int(seq)) for seq, data in reversed(rows)]
+        return [
+            _numbered(codec.loads(JournalEntry, data), int(seq)) for seq, data in reversed(rows)
+        ]
 
     async def send_mail(self, mail: Mail) -> Mail:
         async def work(conn: AsyncConnection) -> int:
@@ -854,3 +857,8 @@ class SqlTenantStore:
             select(records.c.data).where(self._where("transfer")).order_by(records.c.key)
         )
         return [codec.loads(Transfer, row[0]) for row in rows]
+
+
+def _numbered(entry: JournalEntry, seq: int) -> JournalEntry:
+    entry.seq = seq
+    return entry

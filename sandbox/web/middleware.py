@@ -149,7 +149,7 @@ _TOKEN_NAMES = ("access_token", "refresh_token")
 def _facts(request: web.Request) -> dict[str, str | int | bool]:
     """The request's facts, plus whether it carried a token in its query string."""
     facts = request.get(FACTS) or {}
-    if request.query and any(name in request.query for name in _TOKEN_NAMES):
+    if request.query_string and any(name in request.query for name in _TOKEN_NAMES):
         facts = {**facts, "token_in_query": True}
     return facts
 
@@ -183,10 +183,15 @@ def _answer(response: web.StreamResponse | None, held: frozenset[str]) -> str:
     return text
 
 
+# Not journaled: files, probes and scrapes (they would drown what a client did).
+_UNJOURNALED = ("/static/", "/_sandbox/health", "/metrics")
+
+
 async def _record(
     request: web.Request, status: int, started: float, answered: web.StreamResponse | None
 ) -> None:
-    if request.path.startswith(("/static/", "/_sandbox/health", "/metrics")):
+    path = request.path
+    if path.startswith(_UNJOURNALED):
         return
     bank = request.match_info.get("bank")
     tenant = request.get(TENANT)
@@ -200,46 +205,50 @@ async def _record(
         sinks = recorders(request, workspace)
     else:
         sinks = (request.app[METRICS],)
-    elapsed, route = time.perf_counter() - started, route_of(request)
+    elapsed, route, method = time.perf_counter() - started, route_of(request), request.method
     for metrics in sinks:
-        metrics.answered(route, request.method, status, elapsed)
+        metrics.answered(route, method, status, elapsed)
     params = (
         redacted_query(request.query, tenant.secrets if tenant is not None else ())
-        if request.query
+        if request.query_string
         else {}
     )
-    entry = {
-        "bank": bank,
-        "method": request.method,
-        "path": request.path,
-        "status": status,
-        "ms": round((time.perf_counter() - started) * 1000, 2),
-        "client_id": request.get(CLIENT_ID),
-        "step": request.get(STEP),
-        "error_code": request.get(ERROR_CODE),
-        "rule": request.get(RULE),
-        "params": params,
-    }
-    logs.access(f"{request.method} {request.path} {status}", entry)
+    client_id, step = request.get(CLIENT_ID), request.get(STEP)
+    error_code, rule = request.get(ERROR_CODE), request.get(RULE)
+    logs.access(
+        f"{method} {path} {status}",
+        {
+            "bank": bank,
+            "method": method,
+            "path": path,
+            "status": status,
+            "ms": round(elapsed * 1000, 2),
+            "client_id": client_id,
+            "step": step,
+            "error_code": error_code,
+            "rule": rule,
+            "params": params,
+        },
+    )
     # The bank's own requests, and control calls that act as a customer would (a step).
-    if tenant is not None and (tenant.bank_code == bank or request.get(STEP) is not None):
-        writing = time.perf_counter()
-        await tenant.store.record_request(
-            JournalEntry(
-                at=request.get(NOW) or await tenant.clock.now(),
-                method=request.method,
-                path=request.path,
-                status=status,
-                client_id=request.get(CLIENT_ID),
-                step=request.get(STEP),
-                error_code=request.get(ERROR_CODE),
-                rule=request.get(RULE),
-                params=params,
-                wall=wall_seconds(),
-                facts=_facts(request),
-                response=_answer(answered, tenant.secrets),
-            )
+    if tenant is not None and (step is not None or tenant.bank_code == bank):
+        entry = JournalEntry(
+            request.get(NOW) or await tenant.clock.now(),
+            method,
+            path,
+            status,
+            client_id,
+            step,
+            error_code,
+            rule,
+            params,
+            0,
+            wall_seconds(),
+            _facts(request),
+            _answer(answered, tenant.secrets),
         )
+        writing = time.perf_counter()
+        await tenant.store.record_request(entry)
         wrote = time.perf_counter() - writing
         for metrics in sinks:
             metrics.store_write_seconds.observe(wrote)
