@@ -90,6 +90,9 @@ class Settings:
     keepalive_seconds: float = 15.0
     # Clients added to every scenario served (``--client ID:SECRET:REDIRECT_URI``).
     clients: tuple[ClientModel, ...] = ()
+    # The event loop: "auto" (uvloop where it is installed, as it is on Linux and macOS),
+    # "uvloop" (refuse to start without it) or "asyncio" (the standard library's).
+    event_loop: str = "auto"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -110,6 +113,7 @@ class Settings:
             admin_key=env.get("SANDBOX_ADMIN_KEY") or None,
             quotas=Quotas.from_env(env),
             keepalive_seconds=_seconds(env.get("SANDBOX_KEEPALIVE_SECONDS"), 15.0),
+            event_loop=(env.get("SANDBOX_EVENT_LOOP") or "auto").strip().lower(),
             allowed_hosts=tuple(
                 h.strip().lower()
                 for h in env.get("SANDBOX_ALLOWED_HOSTS", "").split(",")

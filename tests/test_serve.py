@@ -209,6 +209,30 @@ def test_an_unknown_store_is_one_clear_line() -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_an_unknown_event_loop_is_one_clear_line() -> None:
+    done = _serve_cli(env={"SANDBOX_EVENT_LOOP": "trio"})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "sandbox serve: SANDBOX_EVENT_LOOP must be one of auto, uvloop, asyncio, not 'trio'"
+    ]
+
+
+@pytest.mark.parametrize(("asked", "runs_on"), [(None, "uvloop"), ("asyncio", "asyncio")])
+async def test_serve_runs_on_uvloop_unless_asyncio_is_asked_for(
+    tmp_path: Path, asked: str | None, runs_on: str
+) -> None:
+    env = {"SANDBOX_EVENT_LOOP": asked} if asked else {}
+    server = Server(["--port", "0", "--scenario", str(_scenario(tmp_path))], env)
+    try:
+        async with aiohttp.ClientSession() as s:
+            response = await s.get(f"{server.url}/parasol/v1/banks/{BANK}/accounts")
+            assert response.status == 401  # it serves
+        (line,) = [line for line in server.output if '"event loop: ' in line]
+        assert f'"event loop: {runs_on}"' in line
+    finally:
+        server.stop()
+
+
 # PostgreSQL, two processes ------------------------------------------------------------
 
 
