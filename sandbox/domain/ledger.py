@@ -73,6 +73,11 @@ class Transaction:
     description: str
     balance_after: int
 
+    def __hash__(self) -> int:
+        # The id names the line (equal lines have equal ids); hashing every field, a zoned
+        # datetime among them, costs more than the view cached under the hash.
+        return hash(self.transaction_id)
+
 
 @dataclass(frozen=True, slots=True)
 class _Item:
@@ -301,6 +306,7 @@ def _cycle_transactions(
     )
 
 
+@lru_cache(maxsize=1024)  # a statement request asks it for the same few days
 def add_months(day: date, months: int) -> date:
     """``day`` moved by calendar months, clamped to the month's last day (Mar 31 - 1 = Feb 28)."""
     year, month = _add_months(day.year, day.month, months)
@@ -348,9 +354,21 @@ class Ledger:
         lines: list[Transaction] = []
         year, month = _cycle_of(first)
         while salary_date(year, month) <= last:
-            for line in _cycle_transactions(self.seed, account_seed, year, month, anchor):
-                if first <= line.transaction_date <= last and line.posted_at <= moment:
-                    lines.append(line)
+            cycle = _cycle_transactions(self.seed, account_seed, year, month, anchor)
+            # A cycle's lines are in posting order: one wholly inside the range and already
+            # posted is taken as it is, the others line by line.
+            if cycle and (
+                first <= cycle[0].transaction_date
+                and cycle[-1].transaction_date <= last
+                and cycle[-1].posted_at <= moment
+            ):
+                lines.extend(cycle)
+            else:
+                lines.extend(
+                    line
+                    for line in cycle
+                    if first <= line.transaction_date <= last and line.posted_at <= moment
+                )
             year, month = _add_months(year, month, 1)
         return lines
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from multidict import CIMultiDict
 
 from sandbox.tenant.tenant import Tenant
 from sandbox.tenant.workspaces import workspace_of
@@ -54,7 +55,11 @@ def json_response(
 
 def ok(data: Any, status: int = 200) -> web.Response:
     """A JSON response that is never cached."""
-    return json_response(data, status, dict(NO_STORE))
+    return web.Response(body=orjson.dumps(data), status=status, headers=_OK_HEADERS)
+
+
+# What json_response(data, status, NO_STORE) sends, made once (every data answer is one).
+_OK_HEADERS = CIMultiDict({"Content-Type": "application/json; charset=utf-8", **NO_STORE})
 
 
 def fact(request: web.Request, **observed: str | int | bool) -> None:

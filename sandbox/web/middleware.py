@@ -32,6 +32,7 @@ from sandbox.web.keys import (
     WORKSPACE,
 )
 from sandbox.web.metrics import METRICS, recorders, route_of
+from sandbox.web.session import set_cookie
 
 log = logging.getLogger("sandbox.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -94,13 +95,15 @@ def _cross_site_control(request: web.Request) -> bool:
     return origin == "null" or urlsplit(origin).netloc != request.host
 
 
-async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: frame, referrer and sniffing protection on every response."""
+async def finish_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: frame, referrer and sniffing protection on every response, and
+    the session cookie when a screen bound a linkage."""
     headers = response.headers
     for name, value in _SECURITY_HEADERS.items():
         headers.setdefault(name, value)
     if surface(request) == "html":
         headers.setdefault("Cache-Control", "no-store")
+    set_cookie(request, response)
 
 
 _NUL = {"error": "invalid_request", "message": "a URL may not contain a NUL character (%00)"}

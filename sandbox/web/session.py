@@ -62,8 +62,8 @@ async def bind(request: web.Request, linkage_id: str, replaces: str | None = Non
     request[_CHANGED] = True
 
 
-async def set_cookie(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: send the cookie when a handler bound a linkage.
+def set_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    """Before a response goes out: send the cookie when a handler bound a linkage.
 
     The headers are final by then, so the Set-Cookie line is added as a header. Linkage ids
     and the signature use only cookie-safe characters (RFC 6265: no comma, no quotes).

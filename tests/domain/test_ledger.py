@@ -147,6 +147,18 @@ def test_nothing_after_now_is_returned_even_today() -> None:
     assert salary in ledger.transactions(ACCOUNT, 500_000, ANCHOR, *EVER, salary.posted_at)
 
 
+def test_any_range_at_any_moment_is_the_held_lines_filtered_one_by_one() -> None:
+    ledger = Ledger(9)
+    chance = random.Random(9)
+    for _ in range(300):
+        now = NOW + timedelta(seconds=chance.randrange(-40 * 86_400, 40 * 86_400))
+        every = statement(ledger, now)
+        first = ledger.held_from(now) + timedelta(days=chance.randrange(-5, 60))
+        last = first + timedelta(days=chance.randrange(0, 120))
+        expected = [line for line in every if first <= line.transaction_date <= last]
+        assert ledger.transactions(ACCOUNT, 500_000, ANCHOR, first, last, now) == expected
+
+
 def test_advancing_the_clock_adds_lines_and_drops_none_in_range() -> None:
     ledger = Ledger(5)
     later = NOW + timedelta(days=31)
