@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -23,13 +25,22 @@ MAX_FIELD = 256  # characters of one form field kept (the longest real one is an
 
 
 def screen_url(request: web.Request, linkage: Linkage, step: Step | str) -> str:
-    """The URL of ``step`` of ``linkage``."""
-    tenant_code = request.match_info["bank"]
-    return str(
-        request.app.router["screen"].url_for(
-            bank=tenant_code, linkage=linkage.linkage_id, screen=str(step)
-        )
-    )
+    """The URL of ``step`` of ``linkage`` (the "screen" route's, each part quoted as
+    ``url_for`` quotes it; built directly, as every screen answer needs one or two)."""
+    bank, linkage_id = request.match_info["bank"], linkage.linkage_id
+    return f"{BANK_PREFIX}{_part(bank)}/linkage/{_part(linkage_id)}/{_part(str(step))}"
+
+
+BANK_PREFIX = BANK_PATH.split("{", 1)[0]
+
+
+@functools.lru_cache(maxsize=1024)
+def _part(text: str) -> str:
+    return quote(text, safe=_UNRESERVED_SUB_DELIMS)
+
+
+# What yarl leaves unquoted in a path segment (RFC 3986 pchar without "/").
+_UNRESERVED_SUB_DELIMS = "!$&'()*+,;=:@-._~"
 
 
 def redirect(location: str) -> web.Response:

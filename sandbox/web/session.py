@@ -9,6 +9,7 @@ accepts the cookie. Reading it costs one HMAC; API requests never touch it.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 
@@ -38,15 +39,28 @@ def _read(request: web.Request) -> list[str]:
     known: list[str] | None = request.get(_OWNED)
     if known is not None:
         return known
-    owned: list[str] = []
     value = request.cookies.get(_name(request), "")
-    payload, _, signature = value.rpartition(".")
-    if payload and value.isascii():
-        expected = _signature(request.app[SESSION_KEY], payload)
-        if hmac.compare_digest(expected, signature):
-            owned = payload.split(":")[-MAX_LINKAGES_PER_SESSION:]
+    key = request.app[SESSION_KEY]
+    if len(value) <= _CACHED_COOKIE:
+        owned = list(_verified(key, value)) if value else []
+    else:  # longer than any cookie the sandbox sets: checked, never remembered
+        owned = list(_verified.__wrapped__(key, value))
     request[_OWNED] = owned
     return owned
+
+
+_CACHED_COOKIE = 1024  # characters; eight hosted linkage ids and a signature fit
+
+
+@functools.lru_cache(maxsize=1024)  # a browser sends the same cookie on every screen
+def _verified(key: bytes, value: str) -> tuple[str, ...]:
+    """The linkage ids of a cookie whose signature holds, else none."""
+    payload, _, signature = value.rpartition(".")
+    if payload and value.isascii():
+        expected = _signature(key, payload)
+        if hmac.compare_digest(expected, signature):
+            return tuple(payload.split(":")[-MAX_LINKAGES_PER_SESSION:])
+    return ()
 
 
 async def owns(request: web.Request, linkage_id: str) -> bool:

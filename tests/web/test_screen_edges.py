@@ -118,3 +118,21 @@ async def test_linkages_do_not_pile_up_under_a_frozen_clock() -> None:
     assert len(await tenant.linkage.linkages()) == 50
     # The newest are the ones kept.
     assert (await tenant.linkage.get(ids[-1], now)).linkage_id == ids[-1]
+
+
+def test_screen_urls_are_the_screen_routes_with_each_part_quoted() -> None:
+    from types import SimpleNamespace
+
+    from sandbox.web.app import create_app
+    from sandbox.web.screens import screen_url
+
+    route = create_app().router["screen"]
+    for bank, linkage_id in [("2011", "ws1.AbC-d_9"), ("20 11", "x~y"), ("日本", "a b")]:
+        request: Any = SimpleNamespace(match_info={"bank": bank})
+        linkage: Any = SimpleNamespace(linkage_id=linkage_id)
+        expected = route.url_for(bank=bank, linkage=linkage_id, screen="identity")
+        assert screen_url(request, linkage, "identity") == str(expected)
+    # A "/" decoded from %2F stays in its segment (url_for would leave it bare).
+    request = SimpleNamespace(match_info={"bank": "a/b"})
+    url = screen_url(request, SimpleNamespace(linkage_id="L"), "pin")  # type: ignore[arg-type]
+    assert url == "/parasol/v1/banks/a%2Fb/linkage/L/pin"

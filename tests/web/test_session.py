@@ -1,0 +1,53 @@
+"""The session cookie: which linkages a browser owns, signed."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from sandbox.web import session
+from sandbox.web.session import COOKIE, SECURE, SESSION_KEY, owns, session_key
+
+
+def _app(secret: bytes = b"s" * 32) -> web.Application:
+    app = web.Application()
+    app[SESSION_KEY] = session_key(secret)
+    app[SECURE] = False
+    return app
+
+
+def _request(app: web.Application, cookie: str) -> web.Request:
+    return make_mocked_request("GET", "/", headers={"Cookie": f"{COOKIE}={cookie}"}, app=app)
+
+
+def _cookie(app: web.Application, *ids: str) -> str:
+    payload = ":".join(ids)
+    return f"{payload}.{session._signature(app[SESSION_KEY], payload)}"
+
+
+async def test_a_signed_cookie_names_its_linkages_and_a_changed_one_none() -> None:
+    app = _app()
+    genuine = _cookie(app, "L1", "L2")
+    assert await owns(_request(app, genuine), "L2")  # read once: now remembered
+    forged = genuine.replace("L1:L2", "L1:L2:L3")
+    assert not await owns(_request(app, forged), "L3")
+    assert not await owns(_request(app, forged), "L1")
+    assert await owns(_request(app, genuine), "L1")
+
+
+async def test_another_secret_key_refuses_the_same_cookie() -> None:
+    mine, theirs = _app(b"a" * 32), _app(b"b" * 32)
+    cookie = _cookie(mine, "L1")
+    assert await owns(_request(mine, cookie), "L1")
+    assert not await owns(_request(theirs, cookie), "L1")
+
+
+async def test_an_overlong_cookie_is_checked_but_never_remembered() -> None:
+    app = _app()
+    ids = [f"L{n:04d}" for n in range(300)]
+    cookie = _cookie(app, *ids)
+    assert len(cookie) > session._CACHED_COOKIE
+    before = session._verified.cache_info().currsize
+    assert await owns(_request(app, cookie), ids[-1])  # its last eight ids are kept
+    assert not await owns(_request(app, cookie), ids[0])
+    assert session._verified.cache_info().currsize == before
