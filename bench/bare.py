@@ -1,6 +1,6 @@
 """The baseline: bare aiohttp serving the sandbox's own answers, as fast as aiohttp can.
 
-Usage: python bench/bare.py --port 0 --pages PAGES.json
+Usage: python bench/bare.py --port 0 --pages PAGES.json [--loop asyncio|uvloop]
 
 PAGES.json maps a path to ``{"token": ..., "body": <the JSON the sandbox answered>}``. Each
 request looks its Bearer token up in a dict and encodes the body with orjson, so the
@@ -10,6 +10,7 @@ baseline does the least any server answering those bytes must do. Prints the URL
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--pages", type=Path)
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     args = parser.parse_args()
     pages = json.loads(args.pages.read_text(encoding="utf-8")) if args.pages else {}
+    loop: asyncio.AbstractEventLoop
+    if args.loop == "uvloop":
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
     web.run_app(
         make_app(pages),
+        loop=loop,
         host="127.0.0.1",
         port=args.port,
         access_log=None,

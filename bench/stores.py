@@ -295,6 +295,11 @@ def main() -> None:
         )
 
 
+def new_database(admin: str) -> str:
+    """A new, empty PostgreSQL database on the server of ``admin`` (its URL)."""
+    return _create_database(admin, f"bench_{secrets.token_hex(4)}")
+
+
 def _create_database(admin: str, name: str) -> str:
     import asyncpg
 
