@@ -30,6 +30,10 @@ TOKEN_TYPE = "Bearer"
 MEMORY = timedelta(days=1)
 # Rotated refresh tokens a grant remembers for reuse detection (older ones become unknown).
 ROTATED_KEPT = 32
+# Access tokens a grant keeps usable: the newest ones (an older one answers invalid_token,
+# as an expired one does). Without a bound, refreshing under a frozen clock, where nothing
+# expires, would grow a grant, and the cost of each rotation, without end.
+ACCESS_KEPT = 32
 
 TokenKind = Literal["access", "refresh"]
 
@@ -223,12 +227,18 @@ def mint(
     horizon = now - MEMORY
     kept = {h: t for h, t in record.tokens.items() if t.expires_at >= horizon}
     rotated = [h for h, t in kept.items() if t.kind == "refresh" and not t.active]
-    for stale in rotated[:-ROTATED_KEPT] if len(rotated) > ROTATED_KEPT else []:
+    access = [h for h, t in kept.items() if t.kind == "access"]  # oldest first
+    for stale in _beyond(rotated, ROTATED_KEPT) + _beyond(access, ACCESS_KEPT - 1):
         del kept[stale]
     kept[access_hash] = TokenRecord("access", now, access_exp)
     kept[refresh_hash] = TokenRecord("refresh", now, refresh_exp)
     grant = replace(record.grant, access_expires_at=access_exp, refresh_expires_at=refresh_exp)
     return replace(record, grant=grant, tokens=kept)
+
+
+def _beyond(hashes: list[str], kept: int) -> list[str]:
+    """The oldest of ``hashes`` past the newest ``kept``."""
+    return hashes[: len(hashes) - kept] if len(hashes) > kept else []
 
 
 def token_response(access: str, refresh: str, scope: str, policy: OAuthPolicy) -> dict[str, object]:

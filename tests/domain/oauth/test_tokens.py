@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from sandbox.clock import JST
 from sandbox.domain.oauth import tokens
 from sandbox.domain.oauth.authorize import AuthRequest
+from sandbox.domain.oauth.errors import BearerError
 from sandbox.domain.oauth.policy import OAuthPolicy
 from sandbox.domain.oauth.tokens import Refusal, token_hash
 
@@ -50,3 +53,35 @@ def test_a_burnt_code_is_remembered_a_day_for_reuse_detection() -> None:
     assert burnt is not None
     assert burnt.used
     assert burnt.forget_at == burnt.expires_at + tokens.MEMORY
+
+
+def test_refreshing_under_a_frozen_clock_keeps_a_grant_bounded() -> None:
+    """A thousand refreshes at one moment: the newest access tokens work, older ones are
+    unknown (as if expired), and the grant holds a bounded number of tokens."""
+    _, first = tokens.redeem(code(), "app", REQUEST.redirect_uri, None, NOW, "g_1")
+    assert isinstance(first, tokens.CodeRecord)
+    record = tokens.mint(
+        tokens.new_grant(first, "g_1", NOW, POLICY), token_hash("a0"), token_hash("r0"), NOW, POLICY
+    )
+    for n in range(1, 1001):
+        new = (token_hash(f"a{n}"), token_hash(f"r{n}"))
+        rotated, result = tokens.rotate(
+            record, "app", token_hash(f"r{n - 1}"), None, new, NOW, POLICY
+        )
+        assert not isinstance(result, Refusal)
+        assert rotated is not None
+        record = rotated
+    assert len(record.tokens) <= tokens.ACCESS_KEPT + tokens.ROTATED_KEPT + 1
+    newest = [token_hash(f"a{n}") for n in range(1000 - tokens.ACCESS_KEPT + 1, 1001)]
+    assert all(tokens.bearer(record, h, NOW, "accounts") for h in newest)
+    older = token_hash(f"a{1000 - tokens.ACCESS_KEPT}")
+    with pytest.raises(BearerError) as refused:
+        tokens.bearer(record, older, NOW, "accounts")
+    assert refused.value.code == "invalid_token"
+    # Reusing a refresh token that is still remembered revokes the grant, as before.
+    reused, refusal = tokens.rotate(
+        record, "app", token_hash("r999"), None, ("x", "y"), NOW, POLICY
+    )
+    assert isinstance(refusal, Refusal)
+    assert reused is not None
+    assert reused.revoked
