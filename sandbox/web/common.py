@@ -72,8 +72,8 @@ def fact(request: web.Request, **observed: str | int | bool) -> None:
 
 def is_hosted(request: web.Request) -> bool:
     """Whether the sandbox runs in hosted mode (many workspaces)."""
-    settings = request.app.get(SETTINGS)
-    return settings is not None and settings.hosted
+    app = request.app
+    return SETTINGS in app and app[SETTINGS].hosted
 
 
 async def bank_tenant(request: web.Request, carried: str | None = None) -> Tenant | None:
@@ -177,8 +177,11 @@ async def now_of(request: web.Request, tenant: Tenant) -> datetime:
 
 async def origin_of(request: web.Request, tenant: Tenant) -> datetime:
     """The virtual time the bank started at, from the request's one clock read."""
-    await now_of(request, tenant)
-    return request[CLOCK].origin
+    state = request.get(CLOCK)
+    if state is None:
+        await now_of(request, tenant)
+        state = request[CLOCK]
+    return state.origin
 
 
 def issuer(request: web.Request, bank_code: str) -> str:
