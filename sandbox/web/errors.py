@@ -298,6 +298,9 @@ BODY_SECONDS = 10.0  # a body (at most client_max_size) must arrive within this
 
 async def _body_in_time(request: web.Request) -> bool:
     """Read the body now, with a deadline (a slow client cannot hold a handler open)."""
+    if request.content.is_eof():  # it all came with the headers (a form): nothing to wait for
+        await request.read()
+        return True
     try:
         async with asyncio.timeout(BODY_SECONDS):
             await request.read()
