@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import queue
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,18 +39,26 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
-class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes the lines of one event-loop iteration in one go, in order.
+WRITES_PER_SECOND = 50  # of the log writer thread
 
-    A plain StreamHandler writes and flushes once per record: a system call per request.
-    Here records are formatted at once and kept in order; the stream is written when the
-    running loop gets to it (or at once, outside a loop, for an error, or at shutdown).
+
+class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Collects the lines of one event-loop iteration; a writer thread writes them, in order.
+
+    A plain StreamHandler writes and flushes once per record, on the event loop: a system
+    call per request, and the whole server stalls whenever the file system makes a write
+    wait (tens of milliseconds on a busy disk). Here the loop only formats and queues; one
+    writer thread writes each iteration's lines in one go, in order. An error, a line
+    logged outside a running loop, and :meth:`flush` (logging calls it at shutdown) return
+    once everything before them is written.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._pending: list[str] = []
         self._scheduled = False
+        self._batches: queue.Queue[str] = queue.Queue()
+        self._writer_pid = 0  # the process whose writer thread runs (0: none yet)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -60,24 +72,61 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """Queue a formatted line (the access log formats its own); ``at_once`` writes now."""
         with self.lock:  # type: ignore[union-attr]
             self._pending.append(line)
-            if at_once:
-                self.flush()
-            elif not self._scheduled:
+            if not at_once and not self._scheduled:
                 try:
                     loop = asyncio.get_running_loop()
                 except RuntimeError:
-                    self.flush()
-                    return
-                self._scheduled = True
-                loop.call_soon(self.flush)
+                    at_once = True
+                else:
+                    self._scheduled = True
+                    loop.call_soon(self._hand_off)
+        if at_once:
+            self.flush()
 
-    def flush(self) -> None:
+    def _hand_off(self) -> None:
+        """On the loop: this iteration's lines go to the writer thread."""
         with self.lock:  # type: ignore[union-attr]
             self._scheduled = False
             if self._pending:
                 lines, self._pending = self._pending, []
-                self.stream.write("\n".join(lines) + "\n")
-            super().flush()
+                self._send("\n".join(lines) + "\n")
+
+    def _send(self, batch: str) -> None:
+        if self._writer_pid != os.getpid():  # first batch, or a forked child: its own writer
+            self._batches = queue.Queue()
+            self._writer_pid = os.getpid()
+            threading.Thread(target=self._write_batches, name="log-writer", daemon=True).start()
+        self._batches.put(batch)
+
+    def _write_batches(self) -> None:
+        while True:
+            batches = [self._batches.get()]  # wait for one, then take all that came
+            while True:
+                try:
+                    batches.append(self._batches.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self.stream.write("".join(batches))
+                self.stream.flush()
+            except Exception:  # a closed or broken stream: say so, keep the writer alive
+                self.handleError(logging.makeLogRecord({"msg": "writing the log failed"}))
+            finally:
+                for _ in batches:
+                    self._batches.task_done()
+            # At most WRITES_PER_SECOND writes: each one costs the loop a hand-over of the
+            # interpreter lock, and the file system a write. A line waits 20 ms at most.
+            time.sleep(1 / WRITES_PER_SECOND)
+
+    def flush(self) -> None:
+        """Write every line queued so far; return when they are written."""
+        with self.lock:  # type: ignore[union-attr]
+            if self._pending:
+                lines, self._pending = self._pending, []
+                self._send("\n".join(lines) + "\n")
+        if self._writer_pid == os.getpid():
+            self._batches.join()
+        super().flush()
 
 
 class MalformedRequests(logging.Filter):

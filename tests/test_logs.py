@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+import time
 
 from sandbox import logs
 from sandbox.logs import FIELDS, JsonFormatter, LoopBufferedHandler
@@ -68,10 +69,42 @@ async def test_lines_of_one_loop_iteration_are_written_together_in_order() -> No
     for n in range(5):
         handler.emit(_record_of(f"line {n}"))
     assert stream.getvalue() == ""  # held until the loop gets to it
-    await asyncio.sleep(0)
-    assert stream.getvalue().splitlines() == [f"line {n}" for n in range(5)]
+    await asyncio.sleep(0)  # the loop hands them to the writer thread, which writes them
+    assert await _written(stream, 5) == [f"line {n}" for n in range(5)]
     handler.emit(_record_of("boom", logging.ERROR))  # errors are not held
     assert stream.getvalue().splitlines()[-1] == "boom"
+
+
+async def _written(stream: io.StringIO, count: int) -> list[str]:
+    """The stream's lines once it holds ``count`` (the writer thread writes them)."""
+    for _ in range(200):
+        lines = stream.getvalue().splitlines()
+        if len(lines) >= count:
+            return lines
+        await asyncio.sleep(0.01)
+    return stream.getvalue().splitlines()
+
+
+class _SlowStream(io.StringIO):
+    """A stream whose every write waits, as a file on a busy disk does."""
+
+    def write(self, text: str) -> int:
+        time.sleep(0.05)
+        return super().write(text)
+
+
+async def test_a_slow_log_write_never_holds_the_event_loop_and_loses_no_line() -> None:
+    stream = _SlowStream()
+    handler = LoopBufferedHandler()
+    handler.setStream(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    began = time.perf_counter()
+    for n in range(10):  # ten loop iterations, each with a line: ten writes, 0.5 s in all
+        handler.emit(_record_of(f"line {n}"))
+        await asyncio.sleep(0)
+    assert time.perf_counter() - began < 0.1  # the loop went on meanwhile
+    handler.flush()  # at shutdown: returns once everything is written
+    assert stream.getvalue().splitlines() == [f"line {n}" for n in range(10)]
 
 
 def test_outside_a_loop_every_line_is_written_at_once() -> None:
@@ -99,7 +132,7 @@ async def test_access_lines_take_the_fast_path_with_the_same_json() -> None:
         logs.access("GET /x 200", {"status": 200, "note": "本人認証"})
         logs.access("GET /y 404", {"status": 404})
         await asyncio.sleep(0)
-        first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+        first, second = (json.loads(line) for line in await _written(stream, 2))
         assert first["logger"] == "sandbox.access"
         assert first["level"] == "info"
         assert first["message"] == "GET /x 200"
