@@ -57,3 +57,16 @@ def test_the_demo_apps_size_is_current() -> None:
     assert found is not None
     lines = len((ROOT / "examples" / "demo_client.py").read_text(encoding="utf-8").splitlines())
     assert abs(lines - int(found[1])) <= lines * 0.1, lines
+
+
+def test_the_performance_figures_are_those_of_the_recorded_run() -> None:
+    """Every req/s figure in the Performance table is in the bench output it cites."""
+    section = README[README.index("## Performance") : README.index("## Architecture")]
+    recorded = (ROOT / "docs" / "bench-outside.txt").read_text(encoding="utf-8")
+    assert "python bench/outside.py" in section
+    assert recorded.split(" · ")[0] in section  # the run's date and time
+    table = [line for line in section.splitlines() if line.startswith("| `")]
+    figures = [n for line in table for n in re.findall(r"\b\d{1,3},\d{3}\b", line)]
+    assert len(figures) >= 8
+    for figure in figures:
+        assert figure in recorded, figure
