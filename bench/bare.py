@@ -2,9 +2,11 @@
 
 Usage: python bench/bare.py --port 0 --pages PAGES.json [--loop asyncio|uvloop]
 
-PAGES.json maps a path to ``{"token": ..., "body": <the JSON the sandbox answered>}``. Each
-request looks its Bearer token up in a dict and encodes the body with orjson, so the
-baseline does the least any server answering those bytes must do. Prints the URL it runs on.
+PAGES.json maps a path to ``{"token": ..., "body": <the JSON the sandbox answered>,
+"headers": {...}}`` (the sandbox's own headers, security headers included). Each request
+looks its Bearer token up in a dict, encodes the body with orjson and sends those headers,
+so the baseline does the least any server answering those bytes must do. Prints the URL it
+runs on.
 """
 
 from __future__ import annotations
@@ -22,16 +24,14 @@ from aiohttp import web
 def make_app(pages: dict[str, dict[str, Any]]) -> web.Application:
     tokens = {f"Bearer {page['token']}": page["token"] for page in pages.values()}
     bodies = {path: page["body"] for path, page in pages.items()}
+    default = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+    headers = {path: page.get("headers") or default for path, page in pages.items()}
 
     async def handle(request: web.Request) -> web.Response:
         path = request.path_qs
         if tokens.get(request.headers.get("Authorization", "")) is None or path not in bodies:
             return web.Response(status=401)
-        return web.Response(
-            body=orjson.dumps(bodies[path]),
-            content_type="application/json",
-            headers={"Cache-Control": "no-store"},
-        )
+        return web.Response(body=orjson.dumps(bodies[path]), headers=headers[path])
 
     async def health(request: web.Request) -> web.Response:
         return web.Response(body=b'{"status":"ok"}', content_type="application/json")

@@ -48,7 +48,8 @@ class _Connection(asyncio.Protocol):
             return
         head = bytes(self.buffer[:end]).lower()
         start = head.find(b"content-length:")
-        length = int(head[start + 15 : head.find(b"\r\n", start)]) if start >= 0 else 0
+        stop = head.find(b"\r\n", start) if start >= 0 else -1
+        length = int(head[start + 15 : stop if stop >= 0 else len(head)]) if start >= 0 else 0
         if len(self.buffer) < end + 4 + length:
             return
         status = int(head[9:12])

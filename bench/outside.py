@@ -58,6 +58,7 @@ from stores import SCENARIO, _cpu_seconds, _rss_mb, _token, wrk_output  # noqa: 
 from sandbox.domain.refs import account_id  # noqa: E402
 
 BANK = "2011"
+_OWN_HEADERS = {"Date", "Server", "Content-Length", "Connection", "Keep-Alive"}
 _RUNNING = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
 _BENCH_CLIENT = ("bench", "bench-secret")
 
@@ -112,6 +113,7 @@ class Process:
         self.process.terminate()
         self.process.wait(timeout=15)
         self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
 
 
 def sandbox_process(scenario: Path, env: dict[str, str] | None = None) -> Process:
@@ -130,7 +132,7 @@ def wrk(url: str, token: str, seconds: int, pids: Sequence[int]) -> Load:
     before = _cpu_seconds(list(pids))
     out = wrk_output(url, token, seconds)
     used = _cpu_seconds(list(pids)) - before
-    if "Non-2xx" in out:
+    if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"failed requests on {url}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     total = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
@@ -308,7 +310,10 @@ async def fetch_pages(url: str, token: str, paths: list[str]) -> dict[str, objec
         for path in paths:
             async with session.get(url + path, headers={"Authorization": f"Bearer {token}"}) as r:
                 assert r.status == 200, await r.text()
-                pages[path] = {"token": token, "body": await r.json()}
+                # The sandbox's own headers too (security headers, caching), so a baseline
+                # sends the same bytes; its server adds Date, Server and Content-Length.
+                headers = {k: v for k, v in r.headers.items() if k not in _OWN_HEADERS}
+                pages[path] = {"token": token, "body": await r.json(), "headers": headers}
     return pages
 
 
@@ -318,8 +323,9 @@ def startup(makers: dict[str, Callable[[], Process]], pairs: int = 7) -> dict[st
     for make in makers.values():
         make().stop()
     times: dict[str, list[float]] = {name: [] for name in makers}
-    for _ in range(pairs):
-        for name, make in makers.items():
+    for n in range(pairs):
+        kinds = list(makers.items())
+        for name, make in kinds if n % 2 == 0 else reversed(kinds):  # neither always first
             server = make()
             times[name].append(server.first_200())
             server.stop()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import queue
 import threading
-import time
+import weakref
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +40,8 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
-WRITES_PER_SECOND = 50  # of the log writer thread
+WRITES_PER_SECOND = 50  # of the log writer thread, unless a flush asks for one now
+MAX_BATCHES = 1024  # loop iterations' lines queued at most; past it the loop waits for the disk
 
 
 class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -48,17 +50,22 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
     A plain StreamHandler writes and flushes once per record, on the event loop: a system
     call per request, and the whole server stalls whenever the file system makes a write
     wait (tens of milliseconds on a busy disk). Here the loop only formats and queues; one
-    writer thread writes each iteration's lines in one go, in order. An error, a line
-    logged outside a running loop, and :meth:`flush` (logging calls it at shutdown) return
-    once everything before them is written.
+    writer thread writes what has queued, in order, at most WRITES_PER_SECOND times a
+    second. An error, a line logged outside a running loop, and :meth:`flush` (logging calls
+    it at shutdown) return once everything before them is written. If the disk falls
+    MAX_BATCHES behind, the loop waits for it, as it did when it wrote itself.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self._pending: list[str] = []
-        self._scheduled = False
-        self._batches: queue.Queue[str] = queue.Queue()
-        self._writer_pid = 0  # the process whose writer thread runs (0: none yet)
+        self._pending: list[str] = []  # this iteration's lines, not yet handed over
+        self._scheduled_on: asyncio.AbstractEventLoop | None = None  # the loop to hand over
+        self._state = threading.Condition()  # guards the queue and the counts below
+        self._queue: deque[str] = deque()
+        self._sent = self._written = 0  # batches handed to the writer, and written
+        self._urgent = False  # a flush waits: write now, not at the next tick
+        self._writer: threading.Thread | None = None
+        _HANDLERS.add(self)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -72,61 +79,105 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """Queue a formatted line (the access log formats its own); ``at_once`` writes now."""
         with self.lock:  # type: ignore[union-attr]
             self._pending.append(line)
-            if not at_once and not self._scheduled:
+            if not at_once:
                 try:
                     loop = asyncio.get_running_loop()
                 except RuntimeError:
                     at_once = True
                 else:
-                    self._scheduled = True
-                    loop.call_soon(self._hand_off)
+                    # A hand-over scheduled on a loop that has since stopped never runs:
+                    # a line of another loop schedules its own.
+                    if self._scheduled_on is not loop:
+                        self._scheduled_on = loop
+                        loop.call_soon(self._hand_off)
         if at_once:
             self.flush()
 
     def _hand_off(self) -> None:
         """On the loop: this iteration's lines go to the writer thread."""
         with self.lock:  # type: ignore[union-attr]
-            self._scheduled = False
-            if self._pending:
-                lines, self._pending = self._pending, []
-                self._send("\n".join(lines) + "\n")
+            self._scheduled_on = None
+            self._send_pending()
 
-    def _send(self, batch: str) -> None:
-        if self._writer_pid != os.getpid():  # first batch, or a forked child: its own writer
-            self._batches = queue.Queue()
-            self._writer_pid = os.getpid()
-            threading.Thread(target=self._write_batches, name="log-writer", daemon=True).start()
-        self._batches.put(batch)
+    def _send_pending(self) -> None:
+        """(Holding self.lock.) The pending lines, as one batch, to the writer."""
+        if not self._pending:
+            return
+        batch = "\n".join(self._pending) + "\n"
+        self._pending = []
+        with self._state:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(
+                    target=self._write_batches, name="log-writer", daemon=True
+                )
+                self._writer.start()
+            while len(self._queue) >= MAX_BATCHES and self._writer.is_alive():
+                self._state.wait(0.1)  # the disk is far behind: wait for it
+            self._queue.append(batch)
+            self._sent += 1
+            self._state.notify_all()
 
     def _write_batches(self) -> None:
         while True:
-            batches = [self._batches.get()]  # wait for one, then take all that came
-            while True:
-                try:
-                    batches.append(self._batches.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self.stream.write("".join(batches))
-                self.stream.flush()
-            except Exception:  # a closed or broken stream: say so, keep the writer alive
+            with self._state:
+                while not self._queue:
+                    self._state.wait()
+                batches = list(self._queue)
+                self._queue.clear()
+            self._write("".join(batches))
+            with self._state:
+                self._written += len(batches)
+                self._state.notify_all()
+                # Each write costs the loop a hand-over of the interpreter lock and the file
+                # system a write: at most WRITES_PER_SECOND of them, unless a flush waits.
+                if not self._urgent:
+                    self._state.wait_for(lambda: self._urgent, timeout=1 / WRITES_PER_SECOND)
+                self._urgent = False
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BaseException:  # a closed or broken stream: the writer must live on
+            with contextlib.suppress(BaseException):
                 self.handleError(logging.makeLogRecord({"msg": "writing the log failed"}))
-            finally:
-                for _ in batches:
-                    self._batches.task_done()
-            # At most WRITES_PER_SECOND writes: each one costs the loop a hand-over of the
-            # interpreter lock, and the file system a write. A line waits 20 ms at most.
-            time.sleep(1 / WRITES_PER_SECOND)
 
     def flush(self) -> None:
         """Write every line queued so far; return when they are written."""
         with self.lock:  # type: ignore[union-attr]
-            if self._pending:
-                lines, self._pending = self._pending, []
-                self._send("\n".join(lines) + "\n")
-        if self._writer_pid == os.getpid():
-            self._batches.join()
-        super().flush()
+            self._scheduled_on = None
+            self._send_pending()
+        with self._state:
+            target = self._sent
+            self._urgent = True
+            self._state.notify_all()
+            while self._written < target:
+                if self._writer is None or not self._writer.is_alive():
+                    # No writer (it cannot have died, but if it did): write here, in order.
+                    batches, self._written = list(self._queue), target
+                    self._queue.clear()
+                    self._write("".join(batches))
+                    break
+                self._state.wait(0.5)
+
+
+_HANDLERS: weakref.WeakSet[LoopBufferedHandler] = weakref.WeakSet()
+
+
+def _forget_in_child() -> None:
+    """After fork: the parent writes what it had queued; the child starts afresh."""
+    for handler in list(_HANDLERS):
+        handler._pending = []
+        handler._scheduled_on = None
+        handler._state = threading.Condition()
+        handler._queue = deque()
+        handler._sent = handler._written = 0
+        handler._urgent = False
+        handler._writer = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 class MalformedRequests(logging.Filter):

@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+import sys
 import time
 
 from sandbox import logs
@@ -189,3 +190,54 @@ def test_access_timestamps_read_as_the_formatter_writes_them() -> None:
     for moment in moments:  # the fast path keeps the last second; seconds go back and forth
         expected = datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
         assert logs._timestamp(moment) == expected
+
+
+def test_a_broken_stream_keeps_the_writer_alive_and_flush_returning() -> None:
+    handler = LoopBufferedHandler()
+    broken = io.StringIO()
+    handler.setStream(broken)
+    broken.close()  # every write now raises ValueError
+    saved, sys.stderr = sys.stderr, broken  # and so does logging's own error report
+    try:
+        handler.add_line("lost")  # outside a loop: flush, which must return
+    finally:
+        sys.stderr = saved
+    stream = io.StringIO()
+    handler.setStream(stream)
+    handler.add_line("after")
+    assert stream.getvalue() == "after\n"
+
+
+def test_lines_of_a_new_loop_go_out_when_an_old_loop_stopped_before_its_hand_over() -> None:
+    handler = LoopBufferedHandler()
+    stream = io.StringIO()
+    handler.setStream(stream)
+    loop = asyncio.new_event_loop()
+
+    async def log_then_stop() -> None:
+        handler.add_line("in the old loop")
+        loop.stop()  # before the hand-over runs
+
+    task = loop.create_task(log_then_stop())
+    loop.run_forever()
+    assert task.done()
+    loop.close()
+
+    async def later() -> list[str]:
+        for n in range(3):
+            handler.add_line(f"later {n}")
+        await asyncio.sleep(0)
+        return await _written(stream, 4)
+
+    assert asyncio.run(later()) == ["in the old loop", "later 0", "later 1", "later 2"]
+
+
+def test_an_error_line_does_not_wait_for_the_writers_next_tick() -> None:
+    handler = LoopBufferedHandler()
+    handler.setStream(io.StringIO())
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.emit(_record_of("first"))  # starts the writer, which then rests a tick
+    began = time.perf_counter()
+    for n in range(5):
+        handler.emit(_record_of(f"boom {n}", logging.ERROR))
+    assert (time.perf_counter() - began) / 5 < 0.01  # a tick is 20 ms

@@ -5,10 +5,11 @@ into bench/peers/node_modules; WireMock runs on the machine's Java). Either is u
 found there or on PATH, and skipped, saying so, when not.
 
 - WireMock: one stub per page matching the method, the exact URL (query included) and the
-  ``Authorization`` header, answering the body with the sandbox's Content-Type and
-  Cache-Control; request journal and request logging off.
-- Prism: a mock from a generated OpenAPI document whose only example per path is the page;
-  it checks no token (Prism mocks do not enforce security), logs at ``error`` only.
+  ``Authorization`` header, answering the body with the sandbox's own headers; request
+  journal and request logging off.
+- Prism: a mock from a generated OpenAPI document whose only example per path is the page
+  (the body only: Prism adds its own headers); it checks no token (Prism mocks do not
+  enforce security), logs at ``error`` only.
 """
 
 from __future__ import annotations
@@ -101,10 +102,8 @@ def wiremock(pages: Pages, work: Path) -> Peer | None:
             "response": {
                 "status": 200,
                 "body": json.dumps(page["body"], ensure_ascii=False, separators=(",", ":")),
-                "headers": {
-                    "Content-Type": "application/json; charset=utf-8",
-                    "Cache-Control": "no-store",
-                },
+                "headers": page.get("headers")
+                or {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"},
             },
         }
         (root / "mappings" / f"page{n}.json").write_text(json.dumps(stub), encoding="utf-8")

@@ -19,9 +19,18 @@ def account_id(bank_code: str, ref: str) -> str:
     return hashlib.sha256(f"{bank_code}:{ref}".encode()).hexdigest()[:20]
 
 
-@functools.lru_cache(maxsize=4096)  # every data request parses its grant's refs
 def parse_ref(ref: str) -> tuple[str, AccountType, str] | None:
     """``001-ordinary-1234567`` -> (branch, type, number); None when malformed."""
+    if len(ref) > _REF_MAX:  # too long to be one (and not worth remembering)
+        return None
+    return _parse_ref(ref)
+
+
+_REF_MAX = len("001-ordinary-1234567")
+
+
+@functools.lru_cache(maxsize=4096)  # every data request parses its grant's refs
+def _parse_ref(ref: str) -> tuple[str, AccountType, str] | None:
     match = _REF_RE.fullmatch(ref)
     if match is None:
         return None

@@ -74,6 +74,10 @@ class Timings:
         return family
 
 
+# HTTP methods counted under their own name; any other is "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class Metrics:
     """What one application (or one hosted workspace) counted."""
 
@@ -111,6 +115,8 @@ class Metrics:
 
     def answered(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request (one look-up: it runs for every request)."""
+        if method not in METHODS:  # a made-up method would be a label value per request
+            method = "other"
         key = (route, method, status)
         row = self._answers.get(key)
         if row is None:

@@ -236,19 +236,18 @@ async def _record(
     # The bank's own requests, and control calls that act as a customer would (a step).
     if tenant is not None and (step is not None or tenant.bank_code == bank):
         entry = JournalEntry(
-            request.get(NOW) or await tenant.clock.now(),
-            method,
-            path,
-            status,
-            client_id,
-            step,
-            error_code,
-            rule,
-            params,
-            0,
-            wall_seconds(),
-            _facts(request),
-            _answer(answered, tenant.secrets),
+            at=request.get(NOW) or await tenant.clock.now(),
+            method=method,
+            path=path,
+            status=status,
+            client_id=client_id,
+            step=step,
+            error_code=error_code,
+            rule=rule,
+            params=params,
+            wall=wall_seconds(),
+            facts=_facts(request),
+            response=_answer(answered, tenant.secrets),
         )
         writing = time.perf_counter()
         await tenant.store.record_request(entry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ CURRENCY = "JPY"
 def base_stamp(now: datetime) -> tuple[str, str, str]:
     """(base_date, base_time, base_date_time) of ``now`` in Japan time."""
     global _last_second, _last_stamp
-    second = int(now.timestamp()) if now.tzinfo is not None else None
+    second = math.floor(now.timestamp()) if now.tzinfo is not None else None
     if second is not None and second == _last_second:
         return _last_stamp
     local = to_jst(now).replace(microsecond=0)

@@ -48,3 +48,10 @@ def test_directory_transfer_moves_account_and_keeps_its_history() -> None:
     assert ledger.balance_at(directory.ledger_seed(newer), newer.balance, anchor, NOW) == (
         ledger.balance_at(account_ref(old), old.balance, anchor, NOW)
     )
+
+
+def test_a_string_too_long_for_a_ref_is_refused_and_not_remembered() -> None:
+    before = refs._parse_ref.cache_info().currsize
+    assert refs.parse_ref("001-ordinary-1234567" + "x" * 8000) is None
+    assert refs._parse_ref.cache_info().currsize == before
+    assert refs.parse_ref("001-savings-7654321") is not None

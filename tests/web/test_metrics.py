@@ -66,3 +66,16 @@ def test_timings_count_each_answer_in_its_le_bucket_cumulatively() -> None:
     assert f'sandbox_request_seconds_bucket{{le="+Inf",{route}}} 4.0' in text
     assert f"sandbox_request_seconds_count{{{route}}} 4.0" in text
     assert 'sandbox_requests_total{method="GET",route="api_accounts",status="200"} 4.0' in text
+
+
+def test_a_made_up_method_is_counted_as_other_not_as_a_label_of_its_own() -> None:
+    from prometheus_client import generate_latest
+
+    from sandbox.web.metrics import Metrics
+
+    metrics = Metrics()
+    for n in range(50):
+        metrics.answered("unmatched", f"BREW{n}", 405, 0.001)
+    text = generate_latest(metrics.registry()).decode()
+    assert 'sandbox_requests_total{method="other",route="unmatched",status="405"} 50.0' in text
+    assert "BREW" not in text

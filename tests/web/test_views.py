@@ -120,3 +120,12 @@ def test_base_stamp_is_japan_time_to_the_second_in_any_zone_and_order() -> None:
     assert views.base_stamp(late)[1] == "23:59:59+09:00"  # back again: not the last stamp
     naive = datetime(2026, 12, 1, 8, 0)  # noqa: DTZ001 - a naive moment is Japan time
     assert views.base_stamp(naive)[2] == "2026-12-01T08:00:00+09:00"
+
+
+def test_base_stamps_around_the_epoch_keep_their_own_second() -> None:
+    from datetime import UTC
+
+    before = datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC)
+    after = datetime(1970, 1, 1, 0, 0, 0, 400_000, tzinfo=UTC)
+    assert views.base_stamp(before)[1] == "08:59:59+09:00"
+    assert views.base_stamp(after)[1] == "09:00:00+09:00"
