@@ -17,7 +17,8 @@ a drift of the machine's speed hits all alike (medians are printed, and the rati
 median of each round's ratio); refresh-token rotations for the token endpoint (8 chains);
 headless customers for complete linkage flows (one at a time, and 8 at once); the
 open-loop generator bench/openloop.py at 25/50/80% of the measured ``/transactions``
-capacity. CPU per request is the server process's user+system time from /proc. Then
+capacity (``--rounds`` runs of 5 s each; the median run's p99 is the figure, every run's is
+printed). CPU per request is the server process's user+system time from /proc. Then
 start-up to the first 200 (pairs taken in turn, median of 7), the SQL stores (SQLite, and
 PostgreSQL with --postgres or SANDBOX_TEST_POSTGRES), and the long run: ``--requests``
 data-API requests, then ``--linkages`` linkages under a frozen clock, with RSS after each
@@ -438,8 +439,16 @@ def main() -> None:
         rss_sandbox = _rss_mb(sandbox.pids())
         note("open-loop latency")
         capacity = rows["/transactions (50)"].loads["sandbox"].rps
+        # Each point ``--rounds`` times: a stall of the machine lands in one run's p99.
         curve = [
-            (share, capacity * share, open_loop(sandbox.url + tx_path, token, capacity * share))
+            (
+                share,
+                capacity * share,
+                [
+                    open_loop(sandbox.url + tx_path, token, capacity * share)
+                    for _ in range(args.rounds)
+                ],
+            )
             for share in (0.25, 0.5, 0.8)
         ]
     finally:
@@ -519,10 +528,13 @@ def main() -> None:
         f"bare {started['bare']:.3f} s: {started['ratio']:.2f}x"
     )
     print(f"RSS after the load: sandbox {rss_sandbox:.0f} MB, bare {rss_bare:.0f} MB")
-    for share, rate, stats in curve:
+    for share, rate, runs in curve:
+        p99s = sorted(run.p99_ms for run in runs)
         print(
-            f"open loop at {share:.0%} of capacity ({rate:,.0f} req/s on /transactions): "
-            f"p50 {stats.p50_ms:.2f} ms, p99 {stats.p99_ms:.2f} ms, errors {stats.errors}"
+            f"open loop at {share:.0%} of capacity ({rate:,.0f} req/s on /transactions), "
+            f"{len(runs)} runs of 5 s: p50 {statistics.median(r.p50_ms for r in runs):.2f} ms, "
+            f"p99 median {statistics.median(p99s):.2f} ms (runs: "
+            f"{', '.join(f'{p:.1f}' for p in p99s)}), errors {sum(r.errors for r in runs)}"
         )
     for f in sql:
         print(
@@ -541,7 +553,7 @@ def _targets(
     flows_per_s: float,
     flow_cpu_ms: float,
     started: dict[str, float],
-    curve: list[tuple[float, float, OpenLoop]],
+    curve: list[tuple[float, float, list[OpenLoop]]],
 ) -> None:
     def line(ok: bool, text: str) -> None:
         print(f"  {'met ' if ok else 'MISS'}  {text}")
@@ -555,8 +567,8 @@ def _targets(
     line(flows_per_s >= 300, f"flows, 8 at once: {flows_per_s:.0f}/s (>= 300)")
     line(flow_cpu_ms <= 2.6, f"CPU per flow: {flow_cpu_ms:.2f} ms (<= 2.6, half of 5.2)")
     line(started["ratio"] <= 1.5, f"start-up: {started['ratio']:.2f}x bare's (<= 1.5x)")
-    p99 = curve[-1][2].p99_ms
-    line(p99 <= 10, f"p99 at 80% of capacity: {p99:.1f} ms (<= 10)")
+    p99 = statistics.median(run.p99_ms for run in curve[-1][2])
+    line(p99 <= 10, f"p99 at 80% of capacity: {p99:.1f} ms, the median run (<= 10)")
 
 
 def _targets_memory(marks: list[tuple[str, float]]) -> None:
