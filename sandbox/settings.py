@@ -90,7 +90,7 @@ class Settings:
     keepalive_seconds: float = 15.0
     # Clients added to every scenario served (``--client ID:SECRET:REDIRECT_URI``).
     clients: tuple[ClientModel, ...] = ()
-    # The event loop: "auto" (uvloop where it is installed, as it is on Linux and macOS),
+    # The event loop: "auto" (uvloop where it is installed: everywhere but Windows),
     # "uvloop" (refuse to start without it) or "asyncio" (the standard library's).
     event_loop: str = "auto"
 
