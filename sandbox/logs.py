@@ -58,6 +58,11 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def __init__(self) -> None:
         super().__init__()
+        self._start_afresh()
+        _HANDLERS.add(self)
+
+    def _start_afresh(self) -> None:
+        """No line pending, none queued, no writer yet (a new handler, or after fork)."""
         self._pending: list[str] = []  # this iteration's lines, not yet handed over
         self._scheduled_on: asyncio.AbstractEventLoop | None = None  # the loop to hand over
         self._state = threading.Condition()  # guards the queue and the counts below
@@ -65,7 +70,6 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._sent = self._written = 0  # batches handed to the writer, and written
         self._urgent = False  # a flush waits: write now, not at the next tick
         self._writer: threading.Thread | None = None
-        _HANDLERS.add(self)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -167,13 +171,7 @@ _HANDLERS: weakref.WeakSet[LoopBufferedHandler] = weakref.WeakSet()
 def _forget_in_child() -> None:
     """After fork: the parent writes what it had queued; the child starts afresh."""
     for handler in list(_HANDLERS):
-        handler._pending = []
-        handler._scheduled_on = None
-        handler._state = threading.Condition()
-        handler._queue = deque()
-        handler._sent = handler._written = 0
-        handler._urgent = False
-        handler._writer = None
+        handler._start_afresh()
 
 
 if hasattr(os, "register_at_fork"):

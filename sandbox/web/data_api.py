@@ -24,12 +24,13 @@ from sandbox.web.common import (
     NO_STORE,
     bank_tenant,
     is_hosted,
+    now_of,
     ok,
     origin_of,
 )
 from sandbox.web.errors import BearerRefused, bearer_challenge
 from sandbox.web.faults import enforce
-from sandbox.web.keys import CLIENT_ID, CLOCK, NOW, STEP
+from sandbox.web.keys import CLIENT_ID, STEP
 
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*", re.ASCII)
 
@@ -97,8 +98,7 @@ async def _context(request: web.Request) -> tuple[Tenant, Grant, datetime]:
         tenant = await _tenant(request, token)
     else:
         token, tenant = None, await _tenant(request, None)
-    request[CLOCK], now = await tenant.clock.read()  # the request's one read of the clock
-    request[NOW] = now
+    now = await now_of(request, tenant)
     if tenant.calendar.closed_window(now) is not None:
         retry = tenant.calendar.retry_after_seconds(now)
         raise SandboxError("off_hours", "outside service hours", retry_after=retry)
@@ -141,8 +141,6 @@ async def _apply_rules(
         client_id=grant.client_id,
         endpoint=endpoint,
     )
-    if verdict.error is None and verdict.rule is None and verdict.fault is None:
-        return None  # go on (most requests: no rule armed, the bank open)
     broken = await enforce(request, verdict)
     if broken is not None:
         broken.headers.update(NO_STORE)

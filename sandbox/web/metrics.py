@@ -109,27 +109,22 @@ class Metrics:
             "Time of the journal write each request makes (a store transaction)",
             (0.00005, 0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25),
         )
-        # (route, method, status) -> time buckets, +Inf, sum: one row per kind of answer
-        # (its count is the sum of its buckets); the two families above are made from it.
-        self._answers: dict[tuple[str, str, int], list[float]] = {}
+        # One row of time buckets per kind of answer (route, method, status): its count is
+        # the sum of its buckets. The two families above are tallied from it when scraped.
+        self._answers = Timings("", "", self.seconds.buckets, ("route", "method", "status"))
 
     def answered(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request (one look-up: it runs for every request)."""
         if method not in METHODS:  # a made-up method would be a label value per request
             method = "other"
-        key = (route, method, status)
-        row = self._answers.get(key)
-        if row is None:
-            row = self._answers[key] = [0.0] * (len(self.seconds.buckets) + 2)
-        row[bisect_left(self.seconds.buckets, seconds)] += 1
-        row[-1] += seconds
+        self._answers.observe(seconds, route, method, str(status))
 
     def _tally(self) -> None:
         """The request counter and the time histogram, from the answers' rows."""
         self.requests.values = {}
         self.seconds.values = {}
-        for (route, method, status), row in self._answers.items():
-            self.requests.values[(route, method, str(status))] = int(sum(row[:-1]))
+        for (route, method, status), row in self._answers.values.items():
+            self.requests.values[(route, method, status)] = int(sum(row[:-1]))
             by_route = self.seconds.values.setdefault((route,), [0.0] * len(row))
             for n, value in enumerate(row):
                 by_route[n] += value
