@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT / "peers"))
 import peers  # noqa: E402
 import stores  # noqa: E402
 from api import LINES, REF  # noqa: E402
-from stores import SCENARIO, _cpu_seconds, _rss_mb, _token, wrk_output  # noqa: E402
+from stores import SCENARIO, _cpu_seconds, _rss_mb, _token, wrk_figures, wrk_output  # noqa: E402
 
 from sandbox.domain.refs import account_id  # noqa: E402
 
@@ -133,17 +133,9 @@ def wrk(url: str, token: str, seconds: int, pids: Sequence[int]) -> Load:
     before = _cpu_seconds(list(pids))
     out = wrk_output(url, token, seconds)
     used = _cpu_seconds(list(pids)) - before
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise RuntimeError(f"failed requests on {url}:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
-    total = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
-
-    def percentile(label: str) -> float:
-        match = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)\b", out)
-        assert match is not None, out
-        return float(match[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match[2]]
-
-    return Load(rps, percentile("50"), percentile("99"), used / total * 1e6 if total else 0.0)
+    got = wrk_figures(out, url)
+    cpu = used / got.requests * 1e6 if got.requests else 0.0
+    return Load(got.rps, got.p50_ms, got.p99_ms, cpu)
 
 
 @dataclass
@@ -170,9 +162,7 @@ def rounds(
         for name, (url, pids) in servers.items():
             runs[name].append(wrk(url + path, token, seconds, pids))
 
-    def median(values: list[float]) -> float:
-        return statistics.median(values)
-
+    median = statistics.median
     loads = {
         name: Load(
             median([r.rps for r in got]),
@@ -338,9 +328,12 @@ def startup(makers: dict[str, Callable[[], Process]], pairs: int = 7) -> dict[st
     return medians
 
 
-def long_run(scenario: Path, requests: int, linkages: int) -> list[tuple[str, float]]:
-    """RSS (MB) at the start, after ``requests`` GET /accounts, then every fifth of
-    ``linkages`` complete linkages (8 at once) under the scenario's frozen clock."""
+def long_run(
+    scenario: Path, requests: int, linkages: int, step: int | None = None
+) -> list[tuple[str, float]]:
+    """RSS (MB) at the start, after ``requests`` GET /accounts (10-second wrk rounds), then
+    after every ``step`` (default: a fifth) of ``linkages`` complete linkages (8 at once)
+    under the scenario's frozen clock."""
     server = sandbox_process(scenario)
     pid = server.process.pid
     marks: list[tuple[str, float]] = []
@@ -353,7 +346,7 @@ def long_run(scenario: Path, requests: int, linkages: int) -> list[tuple[str, fl
             out = wrk_output(url, token, 10)
             sent += int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
         marks.append((f"after {sent:,} requests", _rss_mb([pid])))
-        step = max(1, linkages // 5)
+        step = step or max(1, linkages // 5)
         done = 0
         while done < linkages:
             count = min(step, linkages - done)

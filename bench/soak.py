@@ -6,26 +6,23 @@ Usage: python bench/soak.py [--requests 200000] [--linkages 50000]
 ``--requests`` GET /accounts (in 10-second rounds), then headless customers from a separate
 process complete ``--linkages`` linkages (8 at once, each with its token exchange and first
 data call) while the scenario's clock stands still, so nothing ever expires and only the
-stores' caps keep memory bounded. The server's RSS is printed after each round.
+stores' caps keep memory bounded. The server's RSS after each round is printed at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import re
-import subprocess
+import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
-from outside import flows, sandbox_process  # noqa: E402
-from stores import SCENARIO, _rss_mb, _token, wrk_output  # noqa: E402
+from outside import long_run  # noqa: E402
+from stores import SCENARIO  # noqa: E402
 
 
 def main() -> None:
@@ -37,35 +34,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sandbox-soak-"))
     scenario = work / "bench.yaml"
     scenario.write_text(SCENARIO, encoding="utf-8")
-    server = sandbox_process(scenario)
-    pid = server.process.pid
     try:
-        token = asyncio.run(_token(server.url))
-        url = f"{server.url}/parasol/v1/banks/2011/accounts"
-        start = _rss_mb([pid])
-        print(f"start: RSS {start:.1f} MB", flush=True)
-        sent = 0
-        while sent < args.requests:
-            out = wrk_output(url, token, 10)
-            sent += int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
-            print(f"{sent:>9,} requests: RSS {_rss_mb([pid]):.1f} MB", flush=True)
-        after_requests = _rss_mb([pid])
-        done = 0
-        began = time.perf_counter()
-        while done < args.linkages:
-            count = min(args.round, args.linkages - done)
-            rate = flows(server.url, count, 8)
-            done += count
-            print(f"{done:>9,} linkages ({rate:.0f}/s): RSS {_rss_mb([pid]):.1f} MB", flush=True)
-        end = _rss_mb([pid])
-        print(
-            f"after {sent:,} requests {after_requests:.1f} MB; after {done:,} linkages "
-            f"({time.perf_counter() - began:.0f} s) {end:.1f} MB: "
-            f"{(end / after_requests - 1) * 100:+.1f}%"
-        )
+        marks = long_run(scenario, args.requests, args.linkages, args.round)
     finally:
-        server.stop()
-        subprocess.run(["rm", "-rf", str(work)], check=False)
+        shutil.rmtree(work, ignore_errors=True)
+    for label, mb in marks:
+        print(f"{label}: RSS {mb:.1f} MB")
+    (before, start), (after, end) = marks[1], marks[-1]
+    print(f"{before} → {after}: {(end / start - 1) * 100:+.1f}%")
 
 
 if __name__ == "__main__":

@@ -183,17 +183,33 @@ def wrk_output(url: str, token: str, seconds: int) -> str:
     return done.stdout
 
 
+@dataclass(frozen=True)
+class WrkFigures:
+    rps: float
+    requests: int
+    p50_ms: float
+    p99_ms: float
+
+
+def wrk_figures(out: str, url: str) -> WrkFigures:
+    """What ``wrk --latency`` printed; RuntimeError if any request failed."""
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"failed requests on {url}:\n{out}")
+
+    def percentile(label: str) -> float:
+        match = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)\b", out)
+        assert match is not None, out
+        return float(match[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match[2]]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    total = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
+    return WrkFigures(rps, total, percentile("50"), percentile("99"))
+
+
 def _wrk(url: str, token: str, seconds: int) -> tuple[float, float]:
     """Requests/s and p99 (ms) of ``wrk -t1 -c32`` on ``url``."""
-    done = subprocess.CompletedProcess([], 0, wrk_output(url, token, seconds))
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)[1])  # type: ignore[index]
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", done.stdout)
-    assert p99 is not None, done.stdout
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99[2]]
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
-    if non2xx:
-        raise RuntimeError(f"{non2xx[1]} failed requests on {url}")
-    return rps, float(p99[1]) * scale
+    figures = wrk_figures(wrk_output(url, token, seconds), url)
+    return figures.rps, figures.p99_ms
 
 
 def _load(server: Served, url: str, token: str, seconds: int) -> tuple[float, float, float]:
