@@ -17,7 +17,7 @@ from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotF
 from openapi_core.testing import MockRequest, MockResponse
 
 from sandbox.web.docs import SPEC_PATH
-from sandbox.web.keys import RULE
+from sandbox.web.trace import trace_of
 
 SPEC = OpenAPI.from_dict(yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8")))
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -43,7 +43,7 @@ async def spec_check(request: web.Request, handler: Handler) -> web.StreamRespon
     except web.HTTPException as exc:
         response = exc
     documented_as_data = not request.path.startswith(("/openapi.yaml", "/docs"))
-    if isinstance(response, web.Response) and request.get(RULE) is None and documented_as_data:
+    if isinstance(response, web.Response) and trace_of(request).rule is None and documented_as_data:
         _validate(request, response)
     if isinstance(response, web.HTTPException):
         raise response

@@ -13,16 +13,17 @@ from sandbox.tenant.tenant import Tenant
 from sandbox.web.common import BANK_PATH, bank_tenant, fact, is_hosted, issuer, now_of
 from sandbox.web.errors import note, page
 from sandbox.web.faults import enforce
-from sandbox.web.keys import CLIENT_ID, SETTINGS, STEP
+from sandbox.web.keys import SETTINGS
 from sandbox.web.metrics import recorders
 from sandbox.web.quotas import limit_rate
 from sandbox.web.screens import redirect, screen_url
 from sandbox.web.session import bind
+from sandbox.web.trace import trace_of
 
 
 async def authorize(request: web.Request) -> web.StreamResponse:
     """Start a linkage: check the OAuth request, then show screen ①."""
-    request[STEP] = Step.AUTHORIZE
+    trace_of(request).step = Step.AUTHORIZE
     client_id = request.query.get("client_id")
     tenant = await bank_tenant(request, client_id)
     if tenant is None:
@@ -42,7 +43,7 @@ async def authorize(request: web.Request) -> web.StreamResponse:
         auth = tenant.oauth.validate_authorize(request.query)
     except AuthorizeError as exc:
         return _authorize_error(request, tenant, exc)
-    request[CLIENT_ID] = auth.client_id
+    trace_of(request).client_id = auth.client_id
     fact(request, pkce=auth.code_challenge_method or "none", state_length=len(auth.state or ""))
     now = await now_of(request, tenant)
     verdict = await tenant.gate(Step.AUTHORIZE, now, client_id=auth.client_id)

@@ -11,7 +11,8 @@ from multidict import CIMultiDict
 
 from sandbox.tenant.tenant import Tenant
 from sandbox.tenant.workspaces import workspace_of
-from sandbox.web.keys import CLOCK, FACTS, NOW, REGISTRY, SETTINGS, TENANT, WORKSPACE
+from sandbox.web.keys import REGISTRY, SETTINGS
+from sandbox.web.trace import trace_of
 
 BANK_PATH = "/parasol/v1/banks/{bank}"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -64,16 +65,15 @@ _OK_HEADERS = CIMultiDict({"Content-Type": "application/json; charset=utf-8", **
 
 def fact(request: web.Request, **observed: str | int | bool) -> None:
     """Note what the request showed about its client (journaled; see domain/conformance)."""
-    facts = request.get(FACTS)
-    if facts is None:
-        facts = request[FACTS] = {}
-    facts.update(observed)
+    trace = trace_of(request)
+    if trace.facts is None:
+        trace.facts = {}
+    trace.facts.update(observed)
 
 
 def is_hosted(request: web.Request) -> bool:
     """Whether the sandbox runs in hosted mode (many workspaces)."""
-    app = request.app
-    return SETTINGS in app and app[SETTINGS].hosted
+    return trace_of(request).hosted
 
 
 async def bank_tenant(request: web.Request, carried: str | None = None) -> Tenant | None:
@@ -82,15 +82,15 @@ async def bank_tenant(request: web.Request, carried: str | None = None) -> Tenan
     In hosted mode the bank is the one of the workspace that ``carried`` (the request's
     client id, linkage id or token) names; without one there is no tenant.
     """
-    workspace = ""
-    if is_hosted(request):
+    trace, workspace = trace_of(request), ""
+    if trace.hosted:
         found = workspace_of(carried)
         if found is None:
             return None
         workspace = found
     tenant = await request.app[REGISTRY].get(request.match_info.get("bank", ""), workspace)
     if tenant is not None:
-        request[TENANT] = tenant
+        trace.tenant = tenant
     return tenant
 
 
@@ -98,7 +98,7 @@ async def control_tenant(request: web.Request) -> Tenant:
     """The tenant a control call is for: ``?bank=``, ``X-Sandbox-Bank`` or the default
     (always of the caller's workspace in hosted mode)."""
     registry = request.app[REGISTRY]
-    workspace = request.get(WORKSPACE, "")
+    workspace = trace_of(request).workspace
     code = request.query.get("bank") or request.headers.get("X-Sandbox-Bank")
     tenant = await registry.get(code, workspace) if code else await registry.default(workspace)
     if tenant is None:
@@ -109,7 +109,7 @@ async def control_tenant(request: web.Request) -> Tenant:
             error="unknown_bank",
             banks=banks,
         )
-    request[TENANT] = tenant
+    trace_of(request).tenant = tenant
     return tenant
 
 
@@ -168,20 +168,21 @@ def _depth(value: Any) -> int:
 
 async def now_of(request: web.Request, tenant: Tenant) -> datetime:
     """The bank's virtual time for this request (the clock is read once per request)."""
-    now = request.get(NOW)
+    trace = trace_of(request)
+    now = trace.now
     if now is None:
-        request[CLOCK], now = await tenant.clock.read()
-        request[NOW] = now
+        trace.clock, now = await tenant.clock.read()
+        trace.now = now
     return now
 
 
 async def origin_of(request: web.Request, tenant: Tenant) -> datetime:
     """The virtual time the bank started at, from the request's one clock read."""
-    state = request.get(CLOCK)
-    if state is None:
+    trace = trace_of(request)
+    if trace.clock is None:
         await now_of(request, tenant)
-        state = request[CLOCK]
-    return state.origin
+    assert trace.clock is not None
+    return trace.clock.origin
 
 
 def issuer(request: web.Request, bank_code: str) -> str:

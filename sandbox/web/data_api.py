@@ -30,7 +30,7 @@ from sandbox.web.common import (
 )
 from sandbox.web.errors import BearerRefused, bearer_challenge
 from sandbox.web.faults import enforce
-from sandbox.web.keys import CLIENT_ID, STEP
+from sandbox.web.trace import trace_of
 
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*", re.ASCII)
 
@@ -64,7 +64,7 @@ async def _query_token(request: web.Request, tenant: Tenant) -> None:
         return
     client_id = await tenant.oauth.client_of_token(token[:512])
     if client_id is not None:
-        request[CLIENT_ID] = client_id
+        trace_of(request).client_id = client_id
     raise BearerRefused(
         "invalid_token",
         "send the access token as Authorization: Bearer, never in the query string",
@@ -92,8 +92,9 @@ def _bearer_token(request: web.Request, bank: str) -> str:
 
 async def _context(request: web.Request) -> tuple[Tenant, Grant, datetime]:
     """Bank, open hours and Bearer token checks every data endpoint shares."""
-    request[STEP] = Step.API
-    if is_hosted(request):  # the token names the workspace
+    trace = trace_of(request)
+    trace.step = Step.API
+    if trace.hosted:  # the token names the workspace
         token: str | None = _bearer_token(request, request.match_info["bank"])
         tenant = await _tenant(request, token)
     else:
@@ -111,7 +112,7 @@ async def _context(request: web.Request) -> tuple[Tenant, Grant, datetime]:
         code = exc.code if exc.code in CATALOG else "invalid_token"
         challenge = bearer_challenge(tenant.bank_code, code)
         raise BearerRefused(code, _DETAILS.get(code, ""), challenge) from None
-    request[CLIENT_ID] = grant.client_id
+    trace.client_id = grant.client_id
     return tenant, grant, now
 
 

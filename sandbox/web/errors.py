@@ -22,9 +22,9 @@ from sandbox.domain.oauth.errors import TokenError
 from sandbox.errors import CATALOG, CatalogError, SandboxError
 from sandbox.tenant.tenant import Tenant
 from sandbox.web.common import NO_STORE, ControlError, fact, json_response, realm
-from sandbox.web.keys import CLIENT_ID, ERROR_CODE, TENANT
 from sandbox.web.metrics import recorders
 from sandbox.web.render import render_page
+from sandbox.web.trace import trace_of
 
 log = logging.getLogger("sandbox.web")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -69,10 +69,11 @@ def _surface_of(path: str) -> Surface:
 
 async def note(request: web.Request, code: str) -> CatalogError:
     """Record that catalog error ``code`` was served (journal, coverage); its entry."""
-    request[ERROR_CODE] = code
-    tenant = request.get(TENANT)
+    trace = trace_of(request)
+    trace.error_code = code
+    tenant = trace.tenant
     if tenant is not None:
-        await tenant.served(code, request.get(CLIENT_ID))
+        await tenant.served(code, trace.client_id)
     bank = tenant.bank_code if tenant is not None else "-"
     for metrics in recorders(request, tenant.workspace if tenant is not None else None):
         metrics.catalog_errors.inc(bank, code)
@@ -146,7 +147,7 @@ async def api_error(
 
 async def oauth_error(request: web.Request, exc: TokenError) -> web.Response:
     """RFC 6749 5.2 error body, with WWW-Authenticate after a failed Basic attempt."""
-    request[ERROR_CODE] = exc.error
+    trace_of(request).error_code = exc.error
     if exc.reason is not None:
         fact(request, reason=exc.reason)
     headers = dict(NO_STORE)
@@ -193,7 +194,7 @@ async def html_error(
 ) -> web.Response:
     """A page that only shows a catalog message (nothing to go back to)."""
     entry = await note(request, code)
-    tenant = request.get(TENANT)
+    tenant = trace_of(request).tenant
     response = page(
         tenant,
         "error_page.html",

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from sandbox.scenario.model import Fault
 from sandbox.tenant.tenant import Verdict
-from sandbox.web.keys import RULE
+from sandbox.web.trace import trace_of
 
 
 async def apply_fault(request: web.Request, fault: Fault | None) -> web.Response | None:
@@ -31,5 +31,5 @@ async def apply_fault(request: web.Request, fault: Fault | None) -> web.Response
 async def enforce(request: web.Request, verdict: Verdict) -> web.Response | None:
     """Note which rule fired and carry out its fault; a response means: send this instead."""
     if verdict.rule is not None:
-        request[RULE] = verdict.rule
+        trace_of(request).rule = verdict.rule
     return await apply_fault(request, verdict.fault)

@@ -23,8 +23,9 @@ from sandbox.tenant.workspaces import (
     workspace_of_key,
 )
 from sandbox.web.common import NO_STORE, ControlError, json_body, json_response
-from sandbox.web.keys import REGISTRY, SETTINGS, WORKSPACE
+from sandbox.web.keys import REGISTRY, SETTINGS
 from sandbox.web.metrics import METRICS_WORKSPACE
+from sandbox.web.trace import trace_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # What every new workspace starts with: the server's scenarios (or the embedded one).
@@ -92,13 +93,13 @@ async def hosted_guard(request: web.Request, handler: Handler) -> web.StreamResp
         named = workspace_of(request.query.get(name))
         if named is not None and named != workspace:
             return _refuse(403, "forbidden", f"{name} belongs to another workspace")
-    request[WORKSPACE] = workspace
+    trace_of(request).workspace = workspace
     return await handler(request)
 
 
 def caller_workspace(request: web.Request) -> str:
     """The workspace of this control call ("" in local mode)."""
-    workspace: str = request.get(WORKSPACE, "")
+    workspace: str = trace_of(request).workspace
     return workspace
 
 

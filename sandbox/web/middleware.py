@@ -19,20 +19,10 @@ from sandbox.redact import REDACTED, redact_text, redacted_query
 from sandbox.settings import Settings
 from sandbox.web.common import json_response
 from sandbox.web.errors import catalog_error, html_error, surface
-from sandbox.web.keys import (
-    CLIENT_ID,
-    ERROR_CODE,
-    FACTS,
-    NOW,
-    REGISTRY,
-    RULE,
-    SETTINGS,
-    STEP,
-    TENANT,
-    WORKSPACE,
-)
+from sandbox.web.keys import REGISTRY, SETTINGS
 from sandbox.web.metrics import METRICS, recorders, route_of
 from sandbox.web.session import set_cookie
+from sandbox.web.trace import Trace, start_trace
 
 log = logging.getLogger("sandbox.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -119,6 +109,7 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
     """One JSON log line and one journal entry per request (secrets redacted); no control
     call from another origin's web page."""
     started = time.perf_counter()
+    trace = start_trace(request)
     status = 500
     answered: web.StreamResponse | None = None
     try:
@@ -143,15 +134,15 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = CLIENT_GONE  # the client went away: nothing was answered, nothing failed
         raise
     finally:
-        await _record(request, status, started, answered)
+        await _record(request, trace, status, started, answered)
 
 
 _TOKEN_NAMES = ("access_token", "refresh_token")
 
 
-def _facts(request: web.Request) -> dict[str, str | int | bool]:
+def _facts(request: web.Request, trace: Trace) -> dict[str, str | int | bool]:
     """The request's facts, plus whether it carried a token in its query string."""
-    facts = request.get(FACTS) or {}
+    facts = trace.facts or {}
     if request.query_string and any(name in request.query for name in _TOKEN_NAMES):
         facts = {**facts, "token_in_query": True}
     return facts
@@ -191,21 +182,23 @@ _UNJOURNALED = ("/static/", "/_sandbox/health", "/metrics")
 
 
 async def _record(
-    request: web.Request, status: int, started: float, answered: web.StreamResponse | None
+    request: web.Request,
+    trace: Trace,
+    status: int,
+    started: float,
+    answered: web.StreamResponse | None,
 ) -> None:
     path = request.path
     if path.startswith(_UNJOURNALED):
         return
     bank = request.match_info.get("bank")
-    tenant = request.get(TENANT)
-    hosted = request.app[SETTINGS].hosted
-    if tenant is None and bank and not hosted:
+    tenant = trace.tenant
+    if tenant is None and bank and not trace.hosted:
         # Answered before the handler found its bank (a body that never arrived, a client
         # gone): locally the path names the bank, so the journal still has it.
         tenant = await request.app[REGISTRY].get(bank)
-    if hosted:
-        workspace = tenant.workspace if tenant is not None else request.get(WORKSPACE)
-        sinks = recorders(request, workspace)
+    if trace.hosted:
+        sinks = recorders(request, tenant.workspace if tenant is not None else trace.workspace)
     else:
         sinks = (request.app[METRICS],)
     elapsed, route, method = time.perf_counter() - started, route_of(request), request.method
@@ -216,8 +209,6 @@ async def _record(
         if request.query_string
         else {}
     )
-    client_id, step = request.get(CLIENT_ID), request.get(STEP)
-    error_code, rule = request.get(ERROR_CODE), request.get(RULE)
     logs.access(
         f"{method} {path} {status}",
         {
@@ -226,27 +217,27 @@ async def _record(
             "path": path,
             "status": status,
             "ms": round(elapsed * 1000, 2),
-            "client_id": client_id,
-            "step": step,
-            "error_code": error_code,
-            "rule": rule,
+            "client_id": trace.client_id,
+            "step": trace.step,
+            "error_code": trace.error_code,
+            "rule": trace.rule,
             "params": params,
         },
     )
     # The bank's own requests, and control calls that act as a customer would (a step).
-    if tenant is not None and (step is not None or tenant.bank_code == bank):
+    if tenant is not None and (trace.step is not None or tenant.bank_code == bank):
         entry = JournalEntry(
-            at=request.get(NOW) or await tenant.clock.now(),
+            at=trace.now or await tenant.clock.now(),
             method=method,
             path=path,
             status=status,
-            client_id=client_id,
-            step=step,
-            error_code=error_code,
-            rule=rule,
+            client_id=trace.client_id,
+            step=trace.step,
+            error_code=trace.error_code,
+            rule=trace.rule,
             params=params,
             wall=wall_seconds(),
-            facts=_facts(request),
+            facts=_facts(request, trace),
             response=_answer(answered, tenant.secrets),
         )
         writing = time.perf_counter()

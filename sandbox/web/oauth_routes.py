@@ -35,8 +35,8 @@ from sandbox.web.common import (
 )
 from sandbox.web.errors import oauth_catalog_error
 from sandbox.web.faults import enforce
-from sandbox.web.keys import CLIENT_ID, ERROR_CODE, STEP, TENANT
 from sandbox.web.quotas import limit_rate
+from sandbox.web.trace import trace_of
 
 KNOWN_GRANTS = frozenset({"authorization_code", "refresh_token"})
 
@@ -126,7 +126,7 @@ async def _client_call(
     request: web.Request, action: Action, *, apply_rules: bool = False
 ) -> web.Response:
     """Parse the form, authenticate the client, pass the gate, run ``action``."""
-    request[STEP] = Step.TOKEN
+    trace_of(request).step = Step.TOKEN
     if is_hosted(request):
         # The client names its workspace: read the form first, then find the bank.
         form = parse_form(request.content_type, request.charset, await request.read())
@@ -139,7 +139,7 @@ async def _client_call(
         except TokenError:
             # Not the workspace's request until its client is authenticated: a stranger
             # naming the client writes nothing into the workspace's journal or coverage.
-            request.pop(TENANT, None)
+            trace_of(request).tenant = None
             raise
         limit_rate(request, tenant.workspace, "token")
     else:
@@ -148,7 +148,7 @@ async def _client_call(
             return _unknown_bank(request)
         form = parse_form(request.content_type, request.charset, await request.read())
         client = authenticate(request, tenant, form)
-    request[CLIENT_ID] = client.client_id
+    trace_of(request).client_id = client.client_id
     if apply_rules:
 
         async def account_of() -> str | None:
@@ -199,5 +199,5 @@ async def _grant(request: web.Request, tenant: Tenant, client: Client, form: For
 def _unknown_bank(request: web.Request) -> web.Response:
     bank = request.match_info.get("bank", "")[:16]
     body = {"error": "invalid_request", "error_description": f"no bank {bank!r} in this sandbox"}
-    request[ERROR_CODE] = "not_found"
+    trace_of(request).error_code = "not_found"
     return json_response(body, 404, NO_STORE)

@@ -17,9 +17,9 @@ from sandbox.tenant.tenant import Tenant
 from sandbox.web.common import BANK_PATH, bank_tenant, is_hosted, now_of
 from sandbox.web.errors import html_error, note, page, retry_fact, retry_headers
 from sandbox.web.faults import enforce
-from sandbox.web.keys import CLIENT_ID, STEP
 from sandbox.web.metrics import recorders
 from sandbox.web.session import bind, owns
+from sandbox.web.trace import trace_of
 
 MAX_FIELD = 256  # characters of one form field kept (the longest real one is an e-mail)
 
@@ -89,7 +89,7 @@ async def _load(request: web.Request) -> tuple[Tenant, Linkage]:
     # another browser), an improper screen operation in the catalog's words.
     if not await owns(request, linkage_id):
         raise SandboxError("invalid_form", "this linkage belongs to another browser session")
-    request[CLIENT_ID] = linkage.client_id
+    trace_of(request).client_id = linkage.client_id
     return tenant, linkage
 
 
@@ -185,7 +185,7 @@ async def act(request: web.Request) -> web.StreamResponse:
         return await html_error(request, "invalid_form", "the form is not valid UTF-8", 400)
     form = {k: v[:MAX_FIELD] for k, v in posted.items() if isinstance(v, str)}
     wanted = request.match_info["screen"]
-    request[STEP] = wanted
+    trace_of(request).step = wanted
     tenant.linkage.check_csrf(linkage, form.get("csrf_token"))
     if linkage.step == Step.DONE:
         return await _terminal(request, tenant, linkage)
