@@ -69,6 +69,7 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._queue: deque[str] = deque()
         self._sent = self._written = 0  # batches handed to the writer, and written
         self._urgent = False  # a flush waits: write now, not at the next tick
+        self._idle = False  # the writer waits for a batch (not pausing between two writes)
         self._writer: threading.Thread | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -119,13 +120,19 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 self._state.wait(0.1)  # the disk is far behind: wait for it
             self._queue.append(batch)
             self._sent += 1
-            self._state.notify_all()
+            # Only an idle writer needs waking: a pausing one takes the batch when its pause
+            # ends. Waking it for every loop iteration would cost the loop a thread switch
+            # and a hand-over of the interpreter lock each time.
+            if self._idle:
+                self._state.notify_all()
 
     def _write_batches(self) -> None:
         while True:
             with self._state:
                 while not self._queue:
+                    self._idle = True
                     self._state.wait()
+                self._idle = False
                 batches = list(self._queue)
                 self._queue.clear()
             self._write("".join(batches))

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import sys
+import threading
 import time
 
 from sandbox import logs
@@ -106,6 +107,30 @@ async def test_a_slow_log_write_never_holds_the_event_loop_and_loses_no_line() -
     assert time.perf_counter() - began < 0.1  # the loop went on meanwhile
     handler.flush()  # at shutdown: returns once everything is written
     assert stream.getvalue().splitlines() == [f"line {n}" for n in range(10)]
+
+
+class _CountingCondition(threading.Condition):
+    """A condition that counts how often the writer thread was woken."""
+
+    wakes = 0
+
+    def notify_all(self) -> None:
+        self.wakes += 1
+        super().notify_all()
+
+
+async def test_a_pausing_writer_is_not_woken_for_each_iteration_and_loses_no_line() -> None:
+    stream = io.StringIO()
+    handler = LoopBufferedHandler()
+    handler.setStream(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    state = handler._state = _CountingCondition()
+    for n in range(300):  # 300 loop iterations, a line in each, within a few pauses
+        handler.emit(_record_of(f"line {n}"))
+        await asyncio.sleep(0)
+    # No flush: an idle writer is woken, a pausing one takes what queued when its pause ends.
+    assert await _written(stream, 300) == [f"line {n}" for n in range(300)]
+    assert state.wakes < 100  # not once per iteration (each wake: a thread switch)
 
 
 def test_outside_a_loop_every_line_is_written_at_once() -> None:
