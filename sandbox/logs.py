@@ -42,6 +42,7 @@ class JsonFormatter(logging.Formatter):
 
 WRITES_PER_SECOND = 50  # of the log writer thread, unless a flush asks for one now
 MAX_BATCHES = 1024  # loop iterations' lines queued at most; past it the loop waits for the disk
+CHECK_WRITER_AT = 16  # batches queued before the loop checks that the writer thread lives
 
 
 class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -65,7 +66,8 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """No line pending, none queued, no writer yet (a new handler, or after fork)."""
         self._pending: list[str] = []  # this iteration's lines, not yet handed over
         self._scheduled_on: asyncio.AbstractEventLoop | None = None  # the loop to hand over
-        self._state = threading.Condition()  # guards the queue and the counts below
+        self._guard = threading.Lock()  # held to touch the queue and the counts below
+        self._state = threading.Condition(self._guard)  # what the writer and flush wait on
         self._queue: deque[str] = deque()
         self._sent = self._written = 0  # batches handed to the writer, and written
         self._urgent = False  # a flush waits: write now, not at the next tick
@@ -110,13 +112,15 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
             return
         batch = "\n".join(self._pending) + "\n"
         self._pending = []
-        with self._state:
-            if self._writer is None or not self._writer.is_alive():
-                self._writer = threading.Thread(
+        with self._guard:  # the condition's own lock, entered without its Python wrapper
+            writer = self._writer
+            # A writer keeps the queue short: only a long one asks whether it still lives.
+            if writer is None or (len(self._queue) >= CHECK_WRITER_AT and not writer.is_alive()):
+                writer = self._writer = threading.Thread(
                     target=self._write_batches, name="log-writer", daemon=True
                 )
-                self._writer.start()
-            while len(self._queue) >= MAX_BATCHES and self._writer.is_alive():
+                writer.start()
+            while len(self._queue) >= MAX_BATCHES and writer.is_alive():
                 self._state.wait(0.1)  # the disk is far behind: wait for it
             self._queue.append(batch)
             self._sent += 1

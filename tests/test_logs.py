@@ -124,7 +124,7 @@ async def test_a_pausing_writer_is_not_woken_for_each_iteration_and_loses_no_lin
     handler = LoopBufferedHandler()
     handler.setStream(stream)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    state = handler._state = _CountingCondition()
+    state = handler._state = _CountingCondition(handler._guard)
     for n in range(300):  # 300 loop iterations, a line in each, within a few pauses
         handler.emit(_record_of(f"line {n}"))
         await asyncio.sleep(0)

@@ -8,13 +8,12 @@ WWW-Authenticate are written here only.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from aiohttp import web
-from aiohttp.web_urldispatcher import AbstractResource
 
 from sandbox import ui_text
 from sandbox.domain.linkage import LinkageFailed, StepError
@@ -47,14 +46,7 @@ def surface(request: web.Request) -> Surface:
     resource = request.match_info.route.resource
     if resource is None:
         return _surface_of(request.rel_url.raw_path)
-    known = _SURFACES.get(resource)
-    if known is None:
-        known = _SURFACES[resource] = _surface_of(resource.canonical)
-    return known
-
-
-# Route resource -> its surface: a route's template never changes.
-_SURFACES: weakref.WeakKeyDictionary[AbstractResource, Surface] = weakref.WeakKeyDictionary()
+    return _template_surface(resource.canonical)
 
 
 def _surface_of(path: str) -> Surface:
@@ -65,6 +57,10 @@ def _surface_of(path: str) -> Surface:
     if path.startswith("/_sandbox/"):
         return "control"
     return "api"
+
+
+# A route template's surface (templates are few and never change; raw paths are not cached).
+_template_surface = functools.lru_cache(maxsize=512)(_surface_of)
 
 
 async def note(request: web.Request, code: str) -> CatalogError:

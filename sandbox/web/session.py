@@ -15,14 +15,14 @@ import hmac
 
 from aiohttp import web
 
+from sandbox.web.trace import trace_of
+
 COOKIE = "SANDBOX_SESSION"
 # Behind https (SANDBOX_PUBLIC_URL): a __Host- cookie, Secure, for the whole host only.
 SECURE_COOKIE = "__Host-SANDBOX_SESSION"
 SECURE = web.AppKey("session_secure", bool)
 MAX_LINKAGES_PER_SESSION = 8
 SESSION_KEY = web.AppKey("session_key", bytes)
-_OWNED = web.RequestKey("owned_linkages", list[str])
-_CHANGED = web.RequestKey("owned_linkages_changed", bool)
 
 
 def session_key(secret: bytes) -> bytes:
@@ -36,16 +36,16 @@ def _signature(key: bytes, payload: str) -> str:
 
 
 def _read(request: web.Request) -> list[str]:
-    known: list[str] | None = request.get(_OWNED)
-    if known is not None:
-        return known
+    trace = trace_of(request)
+    if trace.owned is not None:
+        return trace.owned
     value = request.cookies.get(_name(request), "")
     key = request.app[SESSION_KEY]
     if len(value) <= _CACHED_COOKIE:
         owned = list(_verified(key, value)) if value else []
     else:  # longer than any cookie the sandbox sets: checked, never remembered
         owned = list(_verified.__wrapped__(key, value))
-    request[_OWNED] = owned
+    trace.owned = owned
     return owned
 
 
@@ -72,8 +72,9 @@ async def bind(request: web.Request, linkage_id: str, replaces: str | None = Non
     """Remember that this browser owns the linkage (the cookie goes out with the response)."""
     owned = [lid for lid in _read(request) if lid != replaces]
     owned.append(linkage_id)
-    request[_OWNED] = owned[-MAX_LINKAGES_PER_SESSION:]
-    request[_CHANGED] = True
+    trace = trace_of(request)
+    trace.owned = owned[-MAX_LINKAGES_PER_SESSION:]
+    trace.owned_changed = True
 
 
 def set_cookie(request: web.Request, response: web.StreamResponse) -> None:
@@ -82,10 +83,10 @@ def set_cookie(request: web.Request, response: web.StreamResponse) -> None:
     The headers are final by then, so the Set-Cookie line is added as a header. Linkage ids
     and the signature use only cookie-safe characters (RFC 6265: no comma, no quotes).
     """
-    if not request.get(_CHANGED):
+    trace = trace_of(request)
+    if not trace.owned_changed or trace.owned is None:
         return
-    owned: list[str] = request[_OWNED]
-    payload = ":".join(owned)
+    payload = ":".join(trace.owned)
     value = f"{payload}.{_signature(request.app[SESSION_KEY], payload)}"
     if request.app[SECURE]:
         attributes = "HttpOnly; Secure; Path=/; SameSite=Lax"

@@ -33,6 +33,9 @@ class Trace:
     # What the request showed about its client, journaled for the conformance report.
     facts: dict[str, str | int | bool] | None = None
     workspace: str = ""  # hosted mode: the workspace a control call's API key belongs to
+    # The linkages this browser owns (its session cookie), and whether a screen bound one.
+    owned: list[str] | None = None
+    owned_changed: bool = False
 
 
 TRACE = web.RequestKey("trace", Trace)

@@ -20,9 +20,12 @@ CURRENCY = "JPY"
 
 def base_stamp(now: datetime) -> tuple[str, str, str]:
     """(base_date, base_time, base_date_time) of ``now`` in Japan time."""
-    global _last_second, _last_stamp
+    global _last_now, _last_second, _last_stamp
+    if now is _last_now:  # the same moment again (one request stamps its answer twice)
+        return _last_stamp
     second = math.floor(now.timestamp()) if now.tzinfo is not None else None
     if second is not None and second == _last_second:
+        _last_now = now
         return _last_stamp
     local = to_jst(now).replace(microsecond=0)
     stamp = (
@@ -31,11 +34,12 @@ def base_stamp(now: datetime) -> tuple[str, str, str]:
         local.isoformat(),
     )
     if second is not None:  # every response of that second shares it
-        _last_second, _last_stamp = second, stamp
+        _last_now, _last_second, _last_stamp = now, second, stamp
     return stamp
 
 
-# The last second stamped (epoch seconds) and its stamp.
+# The last moment and second stamped (epoch seconds) and its stamp.
+_last_now: datetime | None = None
 _last_second: int | None = None
 _last_stamp: tuple[str, str, str] = ("", "", "")
 
