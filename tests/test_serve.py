@@ -227,6 +227,10 @@ async def test_serve_runs_on_uvloop_unless_asyncio_is_asked_for(
         async with aiohttp.ClientSession() as s:
             response = await s.get(f"{server.url}/parasol/v1/banks/{BANK}/accounts")
             assert response.status == 401  # it serves
+        for _ in range(50):  # the log writer thread writes within one of its 20 ms ticks
+            if any('"event loop: ' in line for line in server.output):
+                break
+            await asyncio.sleep(0.05)
         (line,) = [line for line in server.output if '"event loop: ' in line]
         assert f'"event loop: {runs_on}"' in line
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from datetime import datetime
@@ -86,9 +85,8 @@ def term_deposit_json(acc_id: str, deposit: TimeDeposit, interest: int) -> dict[
     }
 
 
-@functools.lru_cache(maxsize=16384)
 def transaction_json(line: Transaction) -> dict[str, Any]:
-    """One statement line (cached per line: callers must not mutate the dict)."""
+    """One statement line as the data API shows it."""
     return {
         "transaction_id": line.transaction_id,
         "transaction_date": line.transaction_date.isoformat(),
@@ -117,5 +115,29 @@ def statement_page(
         "count": len(page),
         "limit": query.limit,
         "next_cursor": encode_cursor(query, end) if end < len(lines) else None,
-        "transactions": [transaction_json(line) for line in page],
+        "transactions": transaction_rows(page),
     }
+
+
+def transaction_rows(lines: Sequence[Transaction]) -> list[dict[str, Any]]:
+    """The lines' JSON, each made once (callers must not mutate the dicts).
+
+    Kept by transaction id with the line it was made from: a statement's lines are the same
+    objects from one request to the next (the ledger keeps its cycles), so the usual check is
+    one identity test; an equal line made anew still matches, a changed one is made again.
+    """
+    rows: list[dict[str, Any]] = []
+    made = _ROWS
+    for line in lines:
+        kept = made.get(line.transaction_id)
+        if kept is None or (kept[0] is not line and kept[0] != line):
+            if len(made) >= _MAX_ROWS:
+                made.clear()
+            kept = made[line.transaction_id] = (line, transaction_json(line))
+        rows.append(kept[1])
+    return rows
+
+
+# Transaction id -> (the line, its JSON); at most _MAX_ROWS, then it starts afresh.
+_ROWS: dict[str, tuple[Transaction, dict[str, Any]]] = {}
+_MAX_ROWS = 16384
