@@ -59,14 +59,25 @@ def test_the_demo_apps_size_is_current() -> None:
     assert abs(lines - int(found[1])) <= lines * 0.1, lines
 
 
-def test_the_performance_figures_are_those_of_the_recorded_run() -> None:
-    """Every req/s figure in the Performance table is in the bench output it cites."""
+def test_the_performance_figures_are_those_of_the_recorded_runs() -> None:
+    """Every figure in the Performance tables is in the bench output it cites: the timings
+    in docs/bench-outside.txt, the instruction counts in docs/bench-instructions.txt."""
     section = README[README.index("## Performance") : README.index("## Architecture")]
-    recorded = (ROOT / "docs" / "bench-outside.txt").read_text(encoding="utf-8")
+    docs = ROOT / "docs"
+    outside = (docs / "bench-outside.txt").read_text(encoding="utf-8")
+    instructions = (docs / "bench-instructions.txt").read_text(encoding="utf-8")
     assert "python bench/outside.py" in section
-    assert recorded.split(" · ")[0] in section  # the run's date and time
-    table = [line for line in section.splitlines() if line.startswith("| `")]
-    figures = [n for line in table for n in re.findall(r"\b\d{1,3},\d{3}\b", line)]
-    assert len(figures) >= 8
-    for figure in figures:
-        assert figure in recorded, figure
+    assert "bench/instructions.py" in section
+    assert outside.split(" · ")[0] in section  # the run's date and time
+    rows: dict[str, list[str]] = {"outside": [], "instructions": []}
+    table = "outside"
+    for line in section.splitlines():
+        if line.startswith("| instructions per request"):
+            table = "instructions"
+        elif line.startswith("| `"):
+            rows[table].append(line)
+    for name, recorded in (("outside", outside), ("instructions", instructions)):
+        figures = [n for line in rows[name] for n in re.findall(r"\b\d{1,3}(?:,\d{3})+\b", line)]
+        assert len(figures) >= 6, name
+        for figure in figures:
+            assert figure in recorded, (name, figure)
