@@ -1,6 +1,6 @@
 """Instructions per request, counted by valgrind: a yardstick the machine's noise cannot move.
 
-Usage: python bench/instructions.py [--requests 2000] [--connections 32]
+Usage: python bench/instructions.py [--requests 2000] [--connections 32] [--flows 40]
 
 Timings on a shared machine drift by 10-15% within minutes; the number of instructions a
 server executes per request does not (two runs agree within about 0.5%). Each server runs
@@ -11,7 +11,8 @@ comes from another process: ``--connections`` keep-alive connections sending
 ``--requests`` requests in all (under valgrind the server is the bottleneck, so every loop
 iteration has work, as under wrk). Each server is run twice, with 300 requests and with
 300 + ``--requests``; the difference divided by ``--requests`` is the figure, so start-up
-and the linkage that made the token cancel out.
+and the linkage that made the token cancel out. Complete linkages (outside.py's headless
+customers, 8 at once) are counted the same way: 8 and 8 + ``--flows`` of them.
 
 What it counts is user-space instructions only: the kernel's share (the socket writes,
 waking the client) and the cost of cache misses are not in it, so a ratio of
@@ -40,12 +41,13 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
-from outside import BANK, child_env, fetch_pages, sandbox_process  # noqa: E402
+from outside import BANK, child_env, fetch_pages, flows, sandbox_process  # noqa: E402
 from stores import SCENARIO, _token  # noqa: E402
 
 from sandbox.domain.refs import account_id  # noqa: E402
 
 FIRST = 300  # requests of the shorter run
+FLOWS_FIRST = 8  # linkages of the shorter run
 _VALGRIND = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
@@ -80,7 +82,8 @@ def _instructions(
     connections: int,
     work: Path,
 ) -> int:
-    """Instructions the server ran: start-up, (a linkage for a token,) ``n`` requests."""
+    """Instructions the server ran: start-up, (a linkage for a token,) ``n`` requests, or
+    with ``path`` "flows", ``n`` complete linkages, 8 at once."""
     log = work / f"valgrind-{port}.log"
     env = child_env({"PYTHONHASHSEED": "0", "SANDBOX_ACCESS_LOG": "1"})
     with log.open("w") as err:
@@ -93,9 +96,12 @@ def _instructions(
         try:
             url = f"http://127.0.0.1:{port}"
             _health(url)
-            bearer = token or asyncio.run(_token(url))
-            load = [sys.executable, __file__, "--client", f"{port} {path} {bearer} {n}"]
-            subprocess.run([*load, "--connections", str(connections)], check=True)
+            if path == "flows":
+                flows(url, n, 8)
+            else:
+                bearer = token or asyncio.run(_token(url))
+                load = [sys.executable, __file__, "--client", f"{port} {path} {bearer} {n}"]
+                subprocess.run([*load, "--connections", str(connections)], check=True)
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=300)
@@ -113,9 +119,10 @@ def per_request(
     requests: int,
     connections: int,
     work: Path,
+    first: int = FIRST,
 ) -> float:
-    short = _instructions(command, port, path, token, FIRST, connections, work)
-    long = _instructions(command, port + 1, path, token, FIRST + requests, connections, work)
+    short = _instructions(command, port, path, token, first, connections, work)
+    long = _instructions(command, port + 1, path, token, first + requests, connections, work)
     return (long - short) / requests
 
 
@@ -145,6 +152,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--flows", type=int, default=40, help="complete linkages, 8 at once")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -194,6 +202,12 @@ def main() -> None:
             if name != "sandbox"
         )
         print(f"{label:<20} sandbox {sandbox:,.0f}; {cells}")
+    print("... complete linkages on sandbox", file=sys.stderr, flush=True)
+    sandbox_command = servers["sandbox"][0]
+    per_flow = per_request(
+        sandbox_command, port, "flows", None, args.flows, 8, work, first=FLOWS_FIRST
+    )
+    print(f"{'complete linkage':<20} sandbox {per_flow:,.0f} (19 requests, 8 at once)")
     shutil.rmtree(work, ignore_errors=True)
 
 
