@@ -23,8 +23,9 @@ class TenantClock:
         return (await self.state()).now(wall_seconds())
 
     async def read(self) -> tuple[ClockState, datetime]:
-        """The state and the virtual time now, from one read of the store."""
-        state = await self.state()
+        """The state and the virtual time now, from one read of the store (every request
+        makes it: the store is read here, not through state())."""
+        state = await self._store.get_clock() or self._initial
         return state, state.now(wall_seconds())
 
     async def frozen(self) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from sandbox.scenario.model import Scenario
 from sandbox.store.base import Store, tenant_key
@@ -44,9 +45,10 @@ class Registry:
             return "replaced"
         return "kept"
 
-    async def get(self, code: str, workspace: str = "") -> Tenant | None:
-        """The tenant of bank ``code`` in ``workspace``, if loaded."""
-        return await self._get(tenant_key(workspace, code))
+    def get(self, code: str, workspace: str = "") -> Coroutine[Any, Any, Tenant | None]:
+        """The tenant of bank ``code`` in ``workspace``, if loaded (await it). Every request
+        asks: _get's coroutine is handed back rather than wrapped in one more."""
+        return self._get(tenant_key(workspace, code))
 
     async def _get(self, key: str) -> Tenant | None:
         record = await self.store.bank(key)

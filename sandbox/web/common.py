@@ -16,6 +16,14 @@ from sandbox.web.trace import trace_of
 
 BANK_PATH = "/parasol/v1/banks/{bank}"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# On every response (finish_headers): no framing, no referrer, no sniffing, own origin only.
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'; default-src 'self'; "
+    "style-src 'self'; img-src 'self' data:; script-src 'self'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def bank_path(bank_code: str) -> str:
@@ -59,8 +67,11 @@ def ok(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, headers=_OK_HEADERS)
 
 
-# What json_response(data, status, NO_STORE) sends, made once (every data answer is one).
-_OK_HEADERS = CIMultiDict({"Content-Type": "application/json; charset=utf-8", **NO_STORE})
+# What json_response(data, status, NO_STORE) sends, with the security headers finish_headers
+# would add, made once (every data answer is one).
+_OK_HEADERS = CIMultiDict(
+    {"Content-Type": "application/json; charset=utf-8", **NO_STORE, **SECURITY_HEADERS}
+)
 
 
 def fact(request: web.Request, **observed: str | int | bool) -> None:
@@ -174,15 +185,6 @@ async def now_of(request: web.Request, tenant: Tenant) -> datetime:
         trace.clock, now = await tenant.clock.read()
         trace.now = now
     return now
-
-
-async def origin_of(request: web.Request, tenant: Tenant) -> datetime:
-    """The virtual time the bank started at, from the request's one clock read."""
-    trace = trace_of(request)
-    if trace.clock is None:
-        await now_of(request, tenant)
-    assert trace.clock is not None
-    return trace.clock.origin
 
 
 def issuer(request: web.Request, bank_code: str) -> str:

@@ -26,7 +26,6 @@ from sandbox.web.common import (
     is_hosted,
     now_of,
     ok,
-    origin_of,
 )
 from sandbox.web.errors import BearerRefused, bearer_challenge
 from sandbox.web.faults import enforce
@@ -56,9 +55,8 @@ async def _tenant(request: web.Request, token: str | None) -> Tenant:
 
 async def _query_token(request: web.Request, tenant: Tenant) -> None:
     """A token in the URL is refused (it ends up in logs and histories), and journaled
-    under the client it belongs to, so the conformance report can name the client."""
-    if not request.query_string or "Authorization" in request.headers:
-        return
+    under the client it belongs to, so the conformance report can name the client.
+    (Called for a request with a query string and no Authorization header.)"""
     token = request.query.get("access_token")
     if token is None:
         return
@@ -104,7 +102,8 @@ async def _context(request: web.Request) -> tuple[Tenant, Grant, datetime]:
         retry = tenant.calendar.retry_after_seconds(now)
         raise SandboxError("off_hours", "outside service hours", retry_after=retry)
     if token is None:
-        await _query_token(request, tenant)
+        if request.query_string and "Authorization" not in request.headers:
+            await _query_token(request, tenant)
         token = _bearer_token(request, tenant.bank_code)
     try:
         grant = await tenant.oauth.authenticate_bearer(token, now)
@@ -114,6 +113,13 @@ async def _context(request: web.Request) -> tuple[Tenant, Grant, datetime]:
         raise BearerRefused(code, _DETAILS.get(code, ""), challenge) from None
     trace.client_id = grant.client_id
     return tenant, grant, now
+
+
+def _origin(request: web.Request) -> datetime:
+    """The virtual time the bank started at, from the clock read _context made."""
+    clock = trace_of(request).clock
+    assert clock is not None, "_context reads the clock"
+    return clock.origin
 
 
 _DETAILS = {
@@ -205,7 +211,7 @@ async def list_accounts(request: web.Request) -> web.StreamResponse:
     broken = await _apply_rules(request, tenant, now, "accounts", grant, None)
     if broken is not None:
         return broken
-    origin = await origin_of(request, tenant)
+    origin = _origin(request)
     body = {
         "accounts": [_account_body(tenant, item, now, origin) for item in live],
         "base_date_time": views.base_stamp(now)[2],
@@ -218,7 +224,7 @@ async def get_account(request: web.Request) -> web.StreamResponse:
     tenant, grant, now = await _context(request)
     item = _one(tenant, grant, request.match_info["account_id"])
     broken = await _apply_rules(request, tenant, now, "accounts", grant, item[2])
-    return broken or ok(_account_body(tenant, item, now, await origin_of(request, tenant)))
+    return broken or ok(_account_body(tenant, item, now, _origin(request)))
 
 
 async def list_transactions(request: web.Request) -> web.StreamResponse:
@@ -234,9 +240,7 @@ async def list_transactions(request: web.Request) -> web.StreamResponse:
     broken = await _apply_rules(request, tenant, now, "transactions", grant, account)
     if broken is not None:
         return broken
-    lines = tenant.transactions(
-        account, await origin_of(request, tenant), query.date_from, query.date_to, now
-    )
+    lines = tenant.transactions(account, _origin(request), query.date_from, query.date_to, now)
     return ok(views.statement_page(account_id(tenant.bank_code, ref), query, lines, now))
 
 

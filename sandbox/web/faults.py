@@ -32,4 +32,6 @@ async def enforce(request: web.Request, verdict: Verdict) -> web.Response | None
     """Note which rule fired and carry out its fault; a response means: send this instead."""
     if verdict.rule is not None:
         trace_of(request).rule = verdict.rule
+    if verdict.fault is None:  # nearly always: no coroutine to run
+        return None
     return await apply_fault(request, verdict.fault)

@@ -17,7 +17,7 @@ from sandbox.clock import wall_seconds
 from sandbox.domain.records import JournalEntry
 from sandbox.redact import REDACTED, redact_text, redacted_query
 from sandbox.settings import Settings
-from sandbox.web.common import json_response
+from sandbox.web.common import SECURITY_HEADERS, json_response
 from sandbox.web.errors import catalog_error, html_error, surface
 from sandbox.web.keys import REGISTRY, SETTINGS
 from sandbox.web.metrics import METRICS, recorders, route_of
@@ -27,13 +27,6 @@ from sandbox.web.trace import Trace, start_trace
 log = logging.getLogger("sandbox.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_SECURITY_HEADERS = {
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'; default-src 'self'; "
-    "style-src 'self'; img-src 'self' data:; script-src 'self'",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
 
 
 def allowed_host(request: web.Request) -> bool:
@@ -89,8 +82,9 @@ async def finish_headers(request: web.Request, response: web.StreamResponse) -> 
     """on_response_prepare: frame, referrer and sniffing protection on every response, and
     the session cookie when a screen bound a linkage."""
     headers = response.headers
-    for name, value in _SECURITY_HEADERS.items():
-        headers.setdefault(name, value)
+    if "X-Frame-Options" not in headers:  # a data answer (ok()) carries all four already
+        for name, value in SECURITY_HEADERS.items():
+            headers.setdefault(name, value)
     if surface(request) == "html":
         headers.setdefault("Cache-Control", "no-store")
     set_cookie(request, response)
