@@ -239,19 +239,27 @@ _fast: LoopBufferedHandler | None = None
 
 
 _second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+_milli_key: tuple[int, int] | None = None  # the last (second, millisecond) stamped
+_milli_text = ""  # and its text
 
 
 def _timestamp(seconds: float) -> str:
     """``seconds`` as JsonFormatter writes it (UTC, milliseconds): the date and time are
-    formatted once a second, the milliseconds each time."""
+    formatted once a second, the whole stamp once a millisecond (a busy server logs many
+    lines in one)."""
+    global _milli_key, _milli_text
     whole = int(seconds)
     micros = round((seconds - whole) * 1e6)  # as datetime.fromtimestamp rounds
     if micros >= 1_000_000:
         whole, micros = whole + 1, micros - 1_000_000
+    key = (whole, micros // 1000)
+    if key == _milli_key:
+        return _milli_text
     if _second[0] != whole:
         _second[0] = whole
         _second[1] = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{_second[1]}.{micros // 1000:03d}+00:00"
+    _milli_key, _milli_text = key, f"{_second[1]}.{key[1]:03d}+00:00"
+    return _milli_text
 
 
 def access(message: str, fields: dict[str, Any]) -> None:

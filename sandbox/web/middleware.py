@@ -210,7 +210,7 @@ async def _record(
             "method": method,
             "path": path,
             "status": status,
-            "ms": round(elapsed * 1000, 2),
+            "ms": round(elapsed * 100_000) / 100,  # two decimals (round(x, 2) is slow)
             "client_id": trace.client_id,
             "step": trace.step,
             "error_code": trace.error_code,

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import hmac
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from sandbox.web.trace import trace_of
 
@@ -39,7 +39,7 @@ def _read(request: web.Request) -> list[str]:
     trace = trace_of(request)
     if trace.owned is not None:
         return trace.owned
-    value = request.cookies.get(_name(request), "")
+    value = cookie(request, _name(request))
     key = request.app[SESSION_KEY]
     if len(value) <= _CACHED_COOKIE:
         owned = list(_verified(key, value)) if value else []
@@ -50,6 +50,23 @@ def _read(request: web.Request) -> list[str]:
 
 
 _CACHED_COOKIE = 1024  # characters; eight hosted linkage ids and a signature fit
+
+
+def cookie(request: web.Request, name: str) -> str:
+    """Cookie ``name`` as ``request.cookies`` has it (the last one wins), without building
+    a Morsel for every cookie the browser sent: a header with a quoted value goes to
+    aiohttp's parser, which knows quoted strings; a plain one is split at its semicolons."""
+    raw = request.headers.get(hdrs.COOKIE, "")
+    if name not in raw:
+        return ""
+    if '"' in raw:
+        return request.cookies.get(name, "")
+    value = ""
+    for part in raw.split(";"):
+        key, sep, found = part.partition("=")
+        if sep and key.strip() == name:
+            value = found.strip()
+    return value
 
 
 @functools.lru_cache(maxsize=1024)  # a browser sends the same cookie on every screen

@@ -51,3 +51,22 @@ async def test_an_overlong_cookie_is_checked_but_never_remembered() -> None:
     assert await owns(_request(app, cookie), ids[-1])  # its last eight ids are kept
     assert not await owns(_request(app, cookie), ids[0])
     assert session._verified.cache_info().currsize == before
+
+
+def test_the_session_cookie_is_read_as_aiohttps_parser_reads_it() -> None:
+    value = "L1:L2.abcdefghijklmnopqrstuvwx"
+    headers = [
+        "",
+        f"{COOKIE}={value}",
+        f"theme=dark; {COOKIE}={value}; lang=ja",
+        f" {COOKIE} = {value} ;x=1",
+        f"{COOKIE}=old; {COOKIE}={value}",  # two: the last one wins
+        f"{COOKIE}=",
+        f"{COOKIE}X={value}",  # another cookie whose name starts with ours
+        f"X{COOKIE}={value}; {COOKIE}",  # and one that ends with it; ours without '='
+        f'{COOKIE}="{value}"',  # quoted: aiohttp's parser unquotes it
+        f'other="a; {COOKIE}=forged"; {COOKIE}={value}',  # ours inside a quoted value
+    ]
+    for header in headers:
+        request = make_mocked_request("GET", "/", headers={"Cookie": header} if header else {})
+        assert session.cookie(request, COOKIE) == request.cookies.get(COOKIE, ""), header
