@@ -108,10 +108,13 @@ def create_app(
         transfer,
         postings,
         links,
-        data_api,  # first of the bank's routes: the ones a client calls most are tried first
+        # The bank's routes share one prefix, so aiohttp tries them in this order: the data
+        # API first (what clients call most), then the screens (a dozen requests per
+        # linkage), then the OAuth endpoints (one or two).
+        data_api,
+        screens,
         oauth_routes,
         authorize,
-        screens,
         docs,
         metrics,
     )
