@@ -104,7 +104,11 @@ def _instructions(
                 subprocess.run([*load, "--connections", str(connections)], check=True)
         finally:
             server.send_signal(signal.SIGINT)
-            server.wait(timeout=300)
+            try:
+                server.wait(timeout=300)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=30)
     found = _REFS.search(log.read_text(encoding="utf-8", errors="replace"))
     if found is None:
         raise RuntimeError(f"valgrind printed no instruction count; see {log}")
@@ -162,6 +166,14 @@ def main() -> None:
     if shutil.which("valgrind") is None:
         raise SystemExit("bench/instructions.py needs valgrind (apt install valgrind)")
     work = Path(tempfile.mkdtemp(prefix="sandbox-instructions-"))
+    try:
+        measure(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, work: Path) -> None:
+    """Print the table: each server, each path, then complete linkages on the sandbox."""
     scenario = work / "bench.yaml"
     scenario.write_text(SCENARIO, encoding="utf-8")
     paths = _paths()
@@ -208,7 +220,6 @@ def main() -> None:
         sandbox_command, port, "flows", None, args.flows, 8, work, first=FLOWS_FIRST
     )
     print(f"{'complete linkage':<20} sandbox {per_flow:,.0f} (19 requests, 8 at once)")
-    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,8 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
         with self._guard:  # the condition's own lock, entered without its Python wrapper
             writer = self._writer
             # A writer keeps the queue short: only a long one asks whether it still lives.
+            # (It cannot die: _write survives any error, and a fork starts afresh. If it
+            # did, the lines would wait for the 16th batch, an error line or a flush.)
             if writer is None or (len(self._queue) >= CHECK_WRITER_AT and not writer.is_alive()):
                 writer = self._writer = threading.Thread(
                     target=self._write_batches, name="log-writer", daemon=True

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from multidict import istr
 
 from sandbox import logs
 from sandbox.clock import wall_seconds
@@ -26,7 +27,6 @@ from sandbox.web.trace import Trace, start_trace
 
 log = logging.getLogger("sandbox.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 
 
 def allowed_host(request: web.Request) -> bool:
@@ -82,13 +82,15 @@ async def finish_headers(request: web.Request, response: web.StreamResponse) -> 
     """on_response_prepare: frame, referrer and sniffing protection on every response, and
     the session cookie when a screen bound a linkage."""
     headers = response.headers
-    if "X-Frame-Options" not in headers:  # a data answer (ok()) carries all four already
-        for name, value in SECURITY_HEADERS.items():
-            headers.setdefault(name, value)
+    for name, value in _SECURITY:  # each kept if the handler set it (a data answer: all)
+        headers.setdefault(name, value)
     if surface(request) == "html":
         headers.setdefault("Cache-Control", "no-store")
     set_cookie(request, response)
 
+
+# The security headers with case-insensitive names made once (each setdefault is cheaper).
+_SECURITY = tuple((istr(name), value) for name, value in SECURITY_HEADERS.items())
 
 _NUL = {"error": "invalid_request", "message": "a URL may not contain a NUL character (%00)"}
 CLIENT_GONE = 499  # journaled for a request whose client disconnected (nginx's code)

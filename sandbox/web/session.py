@@ -12,6 +12,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import re
 
 from aiohttp import hdrs, web
 
@@ -53,20 +54,27 @@ _CACHED_COOKIE = 1024  # characters; eight hosted linkage ids and a signature fi
 
 
 def cookie(request: web.Request, name: str) -> str:
-    """Cookie ``name`` as ``request.cookies`` has it (the last one wins), without building
-    a Morsel for every cookie the browser sent: a header with a quoted value goes to
-    aiohttp's parser, which knows quoted strings; a plain one is split at its semicolons."""
+    """Cookie ``name`` as ``request.cookies`` has it, without building a Morsel for every
+    cookie the browser sent: a header of plain pairs (what browsers send) is split at its
+    "; "; any other (quotes, spaces, commas, a pair without "=") goes to aiohttp's parser."""
     raw = request.headers.get(hdrs.COOKIE, "")
     if name not in raw:
         return ""
-    if '"' in raw:
+    if _PLAIN_PAIRS.fullmatch(raw) is None:
         return request.cookies.get(name, "")
-    value = ""
-    for part in raw.split(";"):
-        key, sep, found = part.partition("=")
-        if sep and key.strip() == name:
-            value = found.strip()
+    value = ""  # the last one wins, as in request.cookies
+    for pair in raw.split("; "):
+        key, _, found = pair.partition("=")
+        if key == name:
+            value = found
     return value
+
+
+# RFC 6265 4.2.1: name=value pairs joined by "; ", names and values of cookie-octets only
+# (no space, quote, comma, semicolon or backslash; no "=" in a name).
+_OCTET = r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]"
+_NAME = r"[\x21\x23-\x2b\x2d-\x3a\x3c\x3e-\x5b\x5d-\x7e]"
+_PLAIN_PAIRS = re.compile(rf"{_NAME}+={_OCTET}*(?:; {_NAME}+={_OCTET}*)*")
 
 
 @functools.lru_cache(maxsize=1024)  # a browser sends the same cookie on every screen

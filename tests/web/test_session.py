@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
@@ -66,7 +68,23 @@ def test_the_session_cookie_is_read_as_aiohttps_parser_reads_it() -> None:
         f"X{COOKIE}={value}; {COOKIE}",  # and one that ends with it; ours without '='
         f'{COOKIE}="{value}"',  # quoted: aiohttp's parser unquotes it
         f'other="a; {COOKIE}=forged"; {COOKIE}={value}',  # ours inside a quoted value
+        f"{COOKIE}=abc def",  # a space ends a value
+        f"a=1 {COOKIE}=evil",  # and separates pairs
+        f"a=1, {COOKIE}={value}",  # so does a comma
+        f"{COOKIE}={value}; {COOKIE}",  # a later one without "=" is still a cookie
+        f"{COOKIE}=a\tb",
+        f"{COOKIE}==x",
+        f"{COOKIE}={value};x=1",  # no space after the semicolon
     ]
     for header in headers:
         request = make_mocked_request("GET", "/", headers={"Cookie": header} if header else {})
+        assert session.cookie(request, COOKIE) == request.cookies.get(COOKIE, ""), header
+
+
+def test_the_session_cookie_reads_as_aiohttps_parser_on_random_headers() -> None:
+    chance = random.Random(7)
+    pieces = [COOKIE, COOKIE, "a", "v1", "=", "=", ";", "; ", " ", ",", '"', "\t", "\\", "é"]
+    for _ in range(1500):
+        header = "".join(chance.choice(pieces) for _ in range(chance.randrange(1, 12)))
+        request = make_mocked_request("GET", "/", headers={"Cookie": header})
         assert session.cookie(request, COOKIE) == request.cookies.get(COOKIE, ""), header
