@@ -240,16 +240,17 @@ _ACCESS = logging.getLogger("sandbox.access")
 _fast: LoopBufferedHandler | None = None
 
 
-_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+_second_key: int | None = None  # the last whole second formatted
+_second_text = ""  # and its date and time
 _milli_key: tuple[int, int] | None = None  # the last (second, millisecond) stamped
-_milli_text = ""  # and its text
+_milli_text = ""  # and its whole stamp
 
 
 def _timestamp(seconds: float) -> str:
     """``seconds`` as JsonFormatter writes it (UTC, milliseconds): the date and time are
     formatted once a second, the whole stamp once a millisecond (a busy server logs many
     lines in one)."""
-    global _milli_key, _milli_text
+    global _second_key, _second_text, _milli_key, _milli_text
     whole = int(seconds)
     micros = round((seconds - whole) * 1e6)  # as datetime.fromtimestamp rounds
     if micros >= 1_000_000:
@@ -257,10 +258,10 @@ def _timestamp(seconds: float) -> str:
     key = (whole, micros // 1000)
     if key == _milli_key:
         return _milli_text
-    if _second[0] != whole:
-        _second[0] = whole
-        _second[1] = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    _milli_key, _milli_text = key, f"{_second[1]}.{key[1]:03d}+00:00"
+    if whole != _second_key:
+        _second_key = whole
+        _second_text = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    _milli_key, _milli_text = key, f"{_second_text}.{key[1]:03d}+00:00"
     return _milli_text
 
 
