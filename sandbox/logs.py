@@ -126,10 +126,12 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 self._state.wait(0.1)  # the disk is far behind: wait for it
             self._queue.append(batch)
             self._sent += 1
-            # Only an idle writer needs waking: a pausing one takes the batch when its pause
-            # ends. Waking it for every loop iteration would cost the loop a thread switch
-            # and a hand-over of the interpreter lock each time.
+            # Only an idle writer needs waking, and once: a pausing one, or one woken but not
+            # yet running, takes the batch when it gets to the queue. Waking it for every
+            # loop iteration would cost the loop a thread switch and a hand-over of the
+            # interpreter lock each time.
             if self._idle:
+                self._idle = False
                 self._state.notify_all()
 
     def _write_batches(self) -> None:
