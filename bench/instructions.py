@@ -12,7 +12,9 @@ comes from another process: ``--connections`` keep-alive connections sending
 iteration has work, as under wrk). Each server is run twice, with 300 requests and with
 300 + ``--requests``; the difference divided by ``--requests`` is the figure, so start-up
 and the linkage that made the token cancel out. Complete linkages (outside.py's headless
-customers, 8 at once) are counted the same way: 8 and 8 + ``--flows`` of them.
+customers, 8 at once) are counted the same way: 8 and 8 + ``--flows`` of them. Start-up
+is counted whole: a server started as outside.py times it, until its first 200 from
+/_sandbox/health, then stopped (the sandbox with the bench scenario, bare with no pages).
 
 What it counts is user-space instructions only: the kernel's share (the socket writes,
 waking the client) and the cost of cache misses are not in it, so a ratio of
@@ -83,7 +85,8 @@ def _instructions(
     work: Path,
 ) -> int:
     """Instructions the server ran: start-up, (a linkage for a token,) ``n`` requests, or
-    with ``path`` "flows", ``n`` complete linkages, 8 at once."""
+    with ``path`` "flows", ``n`` complete linkages, 8 at once; with ``path`` "start-up",
+    only its start-up, the first 200 from /_sandbox/health and its stop."""
     log = work / f"valgrind-{port}.log"
     env = child_env({"PYTHONHASHSEED": "0", "SANDBOX_ACCESS_LOG": "1"})
     with log.open("w") as err:
@@ -96,7 +99,9 @@ def _instructions(
         try:
             url = f"http://127.0.0.1:{port}"
             _health(url)
-            if path == "flows":
+            if path == "start-up":
+                pass
+            elif path == "flows":
                 flows(url, n, 8)
             else:
                 bearer = token or asyncio.run(_token(url))
@@ -220,6 +225,18 @@ def measure(args: argparse.Namespace, work: Path) -> None:
         sandbox_command, port, "flows", None, args.flows, 8, work, first=FLOWS_FIRST
     )
     print(f"{'complete linkage':<20} sandbox {per_flow:,.0f} (19 requests, 8 at once)")
+    print("... start-up of sandbox and bare asyncio", file=sys.stderr, flush=True)
+    # As outside.py times it: each server's own start, its first 200, its stop.
+    started = {
+        name: _instructions(command, port + 2 + i, "start-up", None, 0, 1, work)
+        for i, (name, command) in enumerate(
+            (("sandbox", sandbox_command), ("bare", [*python, str(ROOT / "bare.py")]))
+        )
+    }
+    print(
+        f"{'start-up':<20} sandbox {started['sandbox']:,}; bare asyncio {started['bare']:,} "
+        f"(the sandbox: {started['sandbox'] / started['bare']:.2f}x; to the first 200 and stop)"
+    )
 
 
 if __name__ == "__main__":
