@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -33,7 +33,7 @@ from sandbox.domain.phone import PhoneChallenge
 from sandbox.domain.postings import Posting
 from sandbox.domain.records import JournalEntry, Mail, RuleCount, Transfer
 from sandbox.scenario.model import RuleModel, Scenario
-from sandbox.store import codec
+from sandbox.store import codec, queries
 from sandbox.store.base import BankRecord, StoreError, WorkspaceRecord
 from sandbox.store.memory import JOURNAL_CAP, LINKAGE_CAP, OUTBOX_CAP, RECORD_CAP
 from sandbox.store.schema import banks, journal, mails, records, workspaces
@@ -149,9 +149,9 @@ class SqlStore:
             await conn.commit()
             return result
 
-    async def read(self, query: Select[Any]) -> list[Any]:
+    async def read(self, query: Select[Any], params: Mapping[str, Any] | None = None) -> list[Any]:
         async with self._reader.connect() as conn:
-            return list((await conn.execute(query)).all())
+            return list((await conn.execute(query, params)).all())
 
     def due_for_sweep(self, bank: str, kind: str) -> bool:
         counter = self._inserts.setdefault((bank, kind), itertools.count(1))
@@ -171,7 +171,7 @@ class SqlStore:
         return out
 
     async def bank(self, key: str) -> BankRecord | None:
-        rows = await self.read(select(banks.c.generation).where(banks.c.code == key))
+        rows = await self.read(queries.GENERATION, {"code": key})
         if not rows:
             return None
         generation = int(rows[0][0])
@@ -350,15 +350,21 @@ class SqlTenantStore:
         return clause if key is None else and_(clause, records.c.key == key)
 
     async def _get(self, kind: str, key: str, cls: type[V]) -> V | None:
-        rows = await self._store.read(select(records.c.data).where(self._where(kind, key)))
+        rows = await self._store.read(queries.RECORD, {"bank": self.code, "kind": kind, "key": key})
         return codec.loads(cls, rows[0][0]) if rows else None
 
     async def _all(self, kind: str, cls: type[V], *, tag: str | None = None) -> list[V]:
-        query = select(records.c.data).where(self._where(kind))
-        if tag is not None:
-            query = query.where(records.c.tag == tag)
-        rows = await self._store.read(query.order_by(records.c.created, records.c.key))
+        if tag is None:
+            rows = await self._store.read(queries.RECORDS, {"bank": self.code, "kind": kind})
+        else:
+            params = {"bank": self.code, "kind": kind, "tag": tag}
+            rows = await self._store.read(queries.TAGGED, params)
         return [codec.loads(cls, row[0]) for row in rows]
+
+    async def _by_key(self, kind: str) -> list[str]:
+        """The data of every record of ``kind``, in key order."""
+        rows = await self._store.read(queries.BY_KEY, {"bank": self.code, "kind": kind})
+        return [row[0] for row in rows]
 
     async def _update(
         self,
@@ -373,34 +379,41 @@ class SqlTenantStore:
     ) -> R:
         """Read, change and write one record in one transaction."""
 
+        where = {"bank": self.code, "kind": kind, "key": key}
+
         async def work(conn: AsyncConnection) -> R:
-            row = (
-                await conn.execute(
-                    select(records.c.data).where(self._where(kind, key)).with_for_update()
-                )
-            ).first()
+            row = (await conn.execute(queries.LOCKED_RECORD, where)).first()
             old = codec.loads(cls, row[0]) if row is not None else None
             new, result = change(old)
             if new is None:
                 if row is not None:
-                    await conn.execute(delete(records).where(self._where(kind, key)))
+                    await conn.execute(queries.DELETE_RECORD, where)
             else:
-                values = {
-                    "data": codec.dumps(new),
-                    "tag": tag(new) if tag else None,
-                    "forget_at": _epoch(forget_at(new)) if forget_at else None,
-                }
+                data = codec.dumps(new)
+                new_tag = tag(new) if tag else None
+                new_forget_at = _epoch(forget_at(new)) if forget_at else None
                 if row is None:
                     await conn.execute(
-                        insert(records).values(
-                            bank=self.code, kind=kind, key=key, created=wall_seconds(), **values
-                        )
+                        queries.INSERT_RECORD,
+                        {
+                            **where,
+                            "created": wall_seconds(),
+                            "data": data,
+                            "tag": new_tag,
+                            "forget_at": new_forget_at,
+                        },
                     )
                 else:
                     await conn.execute(
-                        update(records)
-                        .where(self._where(kind, key))
-                        .values(version=records.c.version + 1, **values)
+                        queries.UPDATE_RECORD,
+                        {
+                            "where_bank": self.code,
+                            "where_kind": kind,
+                            "where_key": key,
+                            "new_data": data,
+                            "new_tag": new_tag,
+                            "new_forget_at": new_forget_at,
+                        },
                     )
             if after is not None:
                 await after(conn, old, new)
@@ -419,19 +432,20 @@ class SqlTenantStore:
         now: datetime | None = None,
         replace_existing: bool = False,
     ) -> None:
+        where = {"bank": self.code, "kind": kind, "key": key}
+
         async def work(conn: AsyncConnection) -> None:
             if replace_existing:
-                await conn.execute(delete(records).where(self._where(kind, key)))
+                await conn.execute(queries.DELETE_RECORD, where)
             await conn.execute(
-                insert(records).values(
-                    bank=self.code,
-                    kind=kind,
-                    key=key,
-                    tag=tag,
-                    forget_at=_epoch(forget_at),
-                    created=wall_seconds(),
-                    data=codec.dumps(value),
-                )
+                queries.INSERT_RECORD,
+                {
+                    **where,
+                    "tag": tag,
+                    "forget_at": _epoch(forget_at),
+                    "created": wall_seconds(),
+                    "data": codec.dumps(value),
+                },
             )
             if now is not None and self._store.due_for_sweep(self.code, kind):
                 await self._sweep(conn, kind, now)
@@ -508,23 +522,25 @@ class SqlTenantStore:
 
         async def work(conn: AsyncConnection) -> bool:
             done = await conn.execute(
-                update(records)
-                .where(self._where("linkage", linkage.key), records.c.version == linkage.version)
-                .values(
-                    version=saved.version,
-                    tag=saved.linkage_id,
-                    forget_at=saved.expires_at.timestamp(),
-                    data=codec.dumps(saved),
-                )
+                queries.SAVE_LINKAGE,
+                {
+                    "where_bank": self.code,
+                    "where_kind": "linkage",
+                    "where_key": linkage.key,
+                    "where_version": linkage.version,
+                    "new_version": saved.version,
+                    "new_tag": saved.linkage_id,
+                    "new_forget_at": saved.expires_at.timestamp(),
+                    "new_data": codec.dumps(saved),
+                },
             )
             return bool(done.rowcount)
 
         return saved if await self._store.atomic(work) else None
 
     async def drop_linkage(self, key: str) -> None:
-        await self._store.atomic(
-            lambda conn: conn.execute(delete(records).where(self._where("linkage", key)))
-        )
+        where = {"bank": self.code, "kind": "linkage", "key": key}
+        await self._store.atomic(lambda conn: conn.execute(queries.DELETE_RECORD, where))
 
     async def linkages(self) -> list[Linkage]:
         return await self._all("linkage", Linkage)
@@ -611,19 +627,7 @@ class SqlTenantStore:
         return await self._get("grant", grant_id, GrantRecord)
 
     async def grant_of_token(self, hashed: str) -> GrantRecord | None:
-        token = records.alias("token")
-        rows = await self._store.read(
-            select(records.c.data)
-            .join(
-                token,
-                and_(
-                    token.c.bank == records.c.bank,
-                    token.c.kind == "token",
-                    token.c.data == records.c.key,
-                ),
-            )
-            .where(self._where("grant"), token.c.key == hashed)
-        )
+        rows = await self._store.read(queries.GRANT_OF_TOKEN, {"bank": self.code, "token": hashed})
         return codec.loads(GrantRecord, rows[0][0]) if rows else None
 
     async def update_grant(
@@ -692,10 +696,7 @@ class SqlTenantStore:
     # Rules -------------------------------------------------------------------------
 
     async def runtime_rules(self) -> list[RuleModel]:
-        rows = await self._store.read(
-            select(records.c.data).where(self._where("rule")).order_by(records.c.key)
-        )
-        return [RuleModel.model_validate_json(row[0]) for row in rows]
+        return [RuleModel.model_validate_json(data) for data in await self._by_key("rule")]
 
     async def add_rule(self, rule: RuleModel) -> int:
         async def work(conn: AsyncConnection) -> int:
@@ -727,9 +728,7 @@ class SqlTenantStore:
         await self._store.atomic(work)
 
     async def rule_counts(self) -> dict[int, RuleCount]:
-        rows = await self._store.read(
-            select(records.c.key, records.c.data).where(self._where("rule_count"))
-        )
+        rows = await self._store.read(queries.KEYED, {"bank": self.code, "kind": "rule_count"})
         return {int(key): codec.loads(RuleCount, data) for key, data in rows}
 
     async def update_rule_count(
@@ -745,7 +744,7 @@ class SqlTenantStore:
     async def record_request(self, entry: JournalEntry) -> JournalEntry:
         async def work(conn: AsyncConnection) -> int:
             done = await conn.execute(
-                insert(journal).values(bank=self.code, data=codec.dumps(entry))
+                queries.JOURNAL_INSERT, {"bank": self.code, "data": codec.dumps(entry)}
             )
             seq = int(_inserted_id(done))
             if self._store.due_for_sweep(self.code, "journal"):
@@ -807,9 +806,7 @@ class SqlTenantStore:
         await self._update("served", key, int, bump)
 
     async def served(self) -> dict[tuple[str, str], int]:
-        rows = await self._store.read(
-            select(records.c.key, records.c.data).where(self._where("served"))
-        )
+        rows = await self._store.read(queries.KEYED, {"bank": self.code, "kind": "served"})
         out: dict[tuple[str, str], int] = {}
         for key, data in rows:
             code, _, client = key.partition("\x1f")
@@ -847,16 +844,10 @@ class SqlTenantStore:
         await self._add_rebuilding("posting", posting.posting_id, posting)
 
     async def postings(self) -> list[Posting]:
-        rows = await self._store.read(
-            select(records.c.data).where(self._where("posting")).order_by(records.c.key)
-        )
-        return [codec.loads(Posting, row[0]) for row in rows]
+        return [codec.loads(Posting, data) for data in await self._by_key("posting")]
 
     async def transfers(self) -> list[Transfer]:
-        rows = await self._store.read(
-            select(records.c.data).where(self._where("transfer")).order_by(records.c.key)
-        )
-        return [codec.loads(Transfer, row[0]) for row in rows]
+        return [codec.loads(Transfer, data) for data in await self._by_key("transfer")]
 
 
 def _numbered(entry: JournalEntry, seq: int) -> JournalEntry:
