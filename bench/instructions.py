@@ -226,7 +226,8 @@ def measure(args: argparse.Namespace, work: Path) -> None:
     )
     print(f"{'complete linkage':<20} sandbox {per_flow:,.0f} (19 requests, 8 at once)")
     print("... start-up of sandbox and bare asyncio", file=sys.stderr, flush=True)
-    # As outside.py times it: each server's own start, its first 200, its stop.
+    # Each server's start to its first 200, as outside.py times it, plus its stop (after
+    # a start that wrote the bytecode caches, as the rest of this run did).
     started = {
         name: _instructions(command, port + 2 + i, "start-up", None, 0, 1, work)
         for i, (name, command) in enumerate(
