@@ -99,8 +99,7 @@ async def hosted_guard(request: web.Request, handler: Handler) -> web.StreamResp
 
 def caller_workspace(request: web.Request) -> str:
     """The workspace of this control call ("" in local mode)."""
-    workspace: str = trace_of(request).workspace
-    return workspace
+    return trace_of(request).workspace
 
 
 def check_owned(request: web.Request, identifier: str | None, what: str) -> None:
