@@ -60,12 +60,21 @@ def _has_uvloop() -> bool:
 def event_loop(settings: Settings) -> asyncio.AbstractEventLoop:
     """A new event loop of the kind ``settings.event_loop`` names: uvloop (a libuv loop in
     C, about a fifth less CPU per request here, most of all when requests come one at a
-    time) unless asyncio is asked for or uvloop is not installed."""
+    time) unless asyncio is asked for or uvloop is not installed. Its servers batch their
+    writes (sandbox.web.batched_writes)."""
+    from sandbox.web.batched_writes import batching_loop
+
     if settings.event_loop != "asyncio" and _has_uvloop():
         import uvloop
 
-        return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
+        return batching_loop(uvloop.Loop)
+    return batching_loop(asyncio.SelectorEventLoop)
+
+
+def loop_kind(loop: asyncio.AbstractEventLoop) -> str:
+    """ "uvloop" or "asyncio": the library whose loop ``loop`` is (under the batching)."""
+    classes = type(loop).__mro__
+    return "uvloop" if any(c.__module__.startswith("uvloop") for c in classes) else "asyncio"
 
 
 async def prepare(settings: Settings) -> None:
@@ -124,7 +133,7 @@ def _announce(text: str, settings: Settings) -> None:
     found = re.search(r"Running on (http://\S+)", text)
     if found is None:
         return
-    log.info("event loop: %s", type(asyncio.get_running_loop()).__module__.split(".")[0])
+    log.info("event loop: %s", loop_kind(asyncio.get_running_loop()))
     from sandbox.web.app import scenario_files
 
     base = settings.public_url or found[1]
