@@ -66,6 +66,7 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """No line pending, none queued, no writer yet (a new handler, or after fork)."""
         self._pending: list[str] = []  # this iteration's lines, not yet handed over
         self._scheduled_on: asyncio.AbstractEventLoop | None = None  # the loop to hand over
+        self._scheduled_by = 0  # the thread that loop runs in
         self._guard = threading.Lock()  # held to touch the queue and the counts below
         self._state = threading.Condition(self._guard)  # what the writer and flush wait on
         self._queue: deque[str] = deque()
@@ -86,7 +87,14 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """Queue a formatted line (the access log formats its own); ``at_once`` writes now."""
         with self.lock:  # type: ignore[union-attr]
             self._pending.append(line)
-            if not at_once:
+            scheduled = self._scheduled_on
+            # A hand-over scheduled by this thread's running loop takes this line too: only
+            # an iteration's first line asks for the loop (each asking is a system call).
+            if not at_once and not (
+                scheduled is not None
+                and self._scheduled_by == threading.get_ident()
+                and scheduled.is_running()
+            ):
                 try:
                     loop = asyncio.get_running_loop()
                 except RuntimeError:
@@ -94,8 +102,8 @@ class LoopBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 else:
                     # A hand-over scheduled on a loop that has since stopped never runs:
                     # a line of another loop schedules its own.
-                    if self._scheduled_on is not loop:
-                        self._scheduled_on = loop
+                    if scheduled is not loop:
+                        self._scheduled_on, self._scheduled_by = loop, threading.get_ident()
                         loop.call_soon(self._hand_off)
         if at_once:
             self.flush()

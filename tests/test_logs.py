@@ -142,6 +142,22 @@ def test_outside_a_loop_every_line_is_written_at_once() -> None:
     assert stream.getvalue() == "alone\n"
 
 
+async def test_a_line_of_another_thread_is_written_at_once_while_the_loop_holds_its_own() -> None:
+    stream = io.StringIO()
+    handler = LoopBufferedHandler()
+    handler.setStream(stream)
+    handler.add_line("loop 1")  # the loop's hand-over is scheduled, not yet run
+    other = threading.Thread(target=handler.add_line, args=("from a thread",))
+    other.start()
+    other.join()
+    # The thread's line returned written, after the loop's line before it.
+    assert stream.getvalue() == "loop 1\nfrom a thread\n"
+    handler.add_line("loop 2")
+    assert stream.getvalue().endswith("from a thread\n")  # the loop's next line is held
+    await asyncio.sleep(0)
+    assert await _written(stream, 3) == ["loop 1", "from a thread", "loop 2"]
+
+
 def _record_of(message: str, level: int = logging.INFO) -> logging.LogRecord:
     return logging.LogRecord("sandbox.access", level, __file__, 1, message, (), None)
 
