@@ -58,8 +58,19 @@ class WriteBatcher:
     def _write_all(self) -> None:
         waiting, self._waiting = self._waiting, {}
         for transport in waiting:
+            # BatchedTransport.write_held, written out here: it runs for every response.
+            held = transport._held
+            if not held:
+                continue
+            transport._held, transport._size = [], 0
+            real = transport.real
             try:
-                transport.write_held()
+                if real.is_closing():  # (a lost connection is closing)
+                    continue
+                if len(held) == 1:
+                    real.write(held[0])
+                else:
+                    real.writelines(held)
             except Exception:  # one broken connection does not keep the others' bytes
                 log.exception("writing a response failed; the connection is closed")
                 transport.abort()
@@ -81,25 +92,28 @@ class BatchedTransport(asyncio.Transport):
     # --- writing -------------------------------------------------------------------------
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if type(data) is not bytes:
+        if data.__class__ is not bytes:
             data = bytes(data)  # the caller may reuse its buffer once write returns
-        if not self._held:
+        held = self._held
+        if not held:
             self._batcher.waiting(self)
-        self._held.append(data)
+        held.append(data)
         self._size += len(data)
         if self._size >= WRITE_THROUGH:
             self.write_held()
 
     def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
-        if not self._held:
-            self._batcher.waiting(self)
         held = self._held
+        if not held:
+            self._batcher.waiting(self)
+        size = self._size
         for data in list_of_data:
-            if type(data) is not bytes:
+            if data.__class__ is not bytes:
                 data = bytes(data)
             held.append(data)
-            self._size += len(data)
-        if self._size >= WRITE_THROUGH:
+            size += len(data)
+        self._size = size
+        if size >= WRITE_THROUGH:
             self.write_held()
 
     def write_held(self) -> None:
