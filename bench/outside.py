@@ -7,7 +7,9 @@ Every server runs in a process of its own, started as a user starts it: the sand
 ``python -m sandbox serve`` (memory store, JSON access log on, to a file, on the event loop
 it ships with), bench/bare.py serving the very bytes the sandbox answered (a dict token
 lookup, orjson) once on asyncio and once on uvloop, and, when bench/peers finds them,
-WireMock and Prism serving the same bytes. Children write bytecode caches as a user's
+WireMock and Prism serving the same bytes; and the sandbox a second time with
+SANDBOX_BATCH_WRITES=0 (each response written at once), so that the rounds show what
+batching the writes changes on this machine. Children write bytecode caches as a user's
 Python does (PYTHONDONTWRITEBYTECODE is dropped for them) and each kind is started once,
 unmeasured, before start-up is timed.
 
@@ -149,20 +151,27 @@ class Row:
     cpu_ratio: dict[str, float]  # server -> median over rounds of sandbox CPU / its CPU
 
 
+UNBATCHED = "sandbox, writes each at once"
+
+
 def rounds(
     servers: Mapping[str, tuple[str, Sequence[int]]],
     path: str,
     token: str,
     seconds: int,
     count: int,
+    others: Mapping[str, tuple[str, str, Sequence[int]]] | None = None,
 ) -> Row:
-    """``count`` rounds of ``seconds`` of wrk on each server in turn (after a warm-up)."""
-    for url, pids in servers.values():
-        wrk(url + path, token, 1, pids)
-    runs: dict[str, list[Load]] = {name: [] for name in servers}
+    """``count`` rounds of ``seconds`` of wrk on each server in turn (after a warm-up);
+    ``others`` (name -> full URL, token, pids) are servers with a token of their own."""
+    targets = {name: (url + path, token, pids) for name, (url, pids) in servers.items()}
+    targets.update(others or {})
+    for url, key, pids in targets.values():
+        wrk(url, key, 1, pids)
+    runs: dict[str, list[Load]] = {name: [] for name in targets}
     for _ in range(count):
-        for name, (url, pids) in servers.items():
-            runs[name].append(wrk(url + path, token, seconds, pids))
+        for name, (url, key, pids) in targets.items():
+            runs[name].append(wrk(url, key, seconds, pids))
 
     median = statistics.median
     loads = {
@@ -411,6 +420,10 @@ def main() -> None:
         pages_file = work / "pages.json"
         pages_file.write_text(json.dumps(pages, ensure_ascii=False), encoding="utf-8")
         bares = {loop: bare_process(pages_file, loop) for loop in ("asyncio", "uvloop")}
+        # The sandbox once more, each response written at once: what batching the writes
+        # of one loop iteration (sandbox.web.batched_writes) changes, measured in turn.
+        unbatched = sandbox_process(scenario, {"SANDBOX_BATCH_WRITES": "0"})
+        unbatched_token = asyncio.run(_token(unbatched.url))
         servers = {
             "sandbox": (sandbox.url, sandbox.pids()),
             **{f"bare {loop}": (b.url, b.pids()) for loop, b in bares.items()},
@@ -418,7 +431,14 @@ def main() -> None:
         try:
             for label, path in paths.items():
                 note(label)
-                rows[label] = rounds(servers, path, token, args.seconds, args.rounds)
+                rows[label] = rounds(
+                    servers,
+                    path,
+                    token,
+                    args.seconds,
+                    args.rounds,
+                    {UNBATCHED: (unbatched.url + path, unbatched_token, unbatched.pids())},
+                )
             rss_bare = _rss_mb(bares["asyncio"].pids())
             # The same generator on bare aiohttp at the sandbox's 80% rate: what the
             # generator and the machine add at that rate. (At 80% of bare's own capacity,
@@ -434,6 +454,7 @@ def main() -> None:
         finally:
             for b in bares.values():
                 b.stop()
+            unbatched.stop()
         note("token endpoint")
         token_load = token_endpoint(sandbox, args.seconds * args.rounds)
         note("flows")
@@ -509,6 +530,13 @@ def main() -> None:
             f"{row.ratio['bare asyncio']:>5.2f}x {row.cpu_ratio['bare asyncio']:>4.2f}x │ "
             f"{bu.rps:>11,.0f} {bu.cpu_us:>6.0f} {row.ratio['bare uvloop']:>5.2f}x "
             f"{row.cpu_ratio['bare uvloop']:>4.2f}x"
+        )
+    for label, row in rows.items():
+        other = row.loads[UNBATCHED]
+        print(
+            f"{label:<19} writes each at once (SANDBOX_BATCH_WRITES=0): {other.rps:,.0f} req/s, "
+            f"{other.cpu_us:.0f} µs; batched: {row.ratio[UNBATCHED]:.2f}x its req/s, "
+            f"{row.cpu_ratio[UNBATCHED]:.2f}x its CPU"
         )
     print(
         f"{'token (refresh)':<19} {token_load.rps:>8,.0f} {token_load.cpu_us:>7.0f} "

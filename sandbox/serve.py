@@ -61,14 +61,15 @@ def event_loop(settings: Settings) -> asyncio.AbstractEventLoop:
     """A new event loop of the kind ``settings.event_loop`` names: uvloop (a libuv loop in
     C, about a fifth less CPU per request here, most of all when requests come one at a
     time) unless asyncio is asked for or uvloop is not installed. Its servers batch their
-    writes (sandbox.web.batched_writes)."""
+    writes (sandbox.web.batched_writes) unless ``settings.batch_writes`` is off."""
     from sandbox.web.batched_writes import batching_loop
 
+    loop_class: type[asyncio.AbstractEventLoop] = asyncio.SelectorEventLoop
     if settings.event_loop != "asyncio" and _has_uvloop():
         import uvloop
 
-        return batching_loop(uvloop.Loop)
-    return batching_loop(asyncio.SelectorEventLoop)
+        loop_class = uvloop.Loop
+    return batching_loop(loop_class) if settings.batch_writes else loop_class()
 
 
 def loop_kind(loop: asyncio.AbstractEventLoop) -> str:
@@ -133,7 +134,11 @@ def _announce(text: str, settings: Settings) -> None:
     found = re.search(r"Running on (http://\S+)", text)
     if found is None:
         return
-    log.info("event loop: %s", loop_kind(asyncio.get_running_loop()))
+    from sandbox.web.batched_writes import BatchingLoop
+
+    loop = asyncio.get_running_loop()
+    writes = "batched" if isinstance(loop, BatchingLoop) else "each at once"
+    log.info("event loop: %s (writes: %s)", loop_kind(loop), writes)
     from sandbox.web.app import scenario_files
 
     base = settings.public_url or found[1]

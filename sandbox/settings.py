@@ -93,6 +93,9 @@ class Settings:
     # The event loop: "auto" (uvloop where it is installed: everywhere but Windows),
     # "uvloop" (refuse to start without it) or "asyncio" (the standard library's).
     event_loop: str = "auto"
+    # The responses one loop iteration finishes go to their sockets together (see
+    # sandbox.web.batched_writes); SANDBOX_BATCH_WRITES=0 writes each one at once.
+    batch_writes: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -114,6 +117,7 @@ class Settings:
             quotas=Quotas.from_env(env),
             keepalive_seconds=_seconds(env.get("SANDBOX_KEEPALIVE_SECONDS"), 15.0),
             event_loop=(env.get("SANDBOX_EVENT_LOOP") or "auto").strip().lower(),
+            batch_writes=env.get("SANDBOX_BATCH_WRITES", "1").strip().lower() not in _FALSE,
             allowed_hosts=tuple(
                 h.strip().lower()
                 for h in env.get("SANDBOX_ALLOWED_HOSTS", "").split(",")

@@ -217,11 +217,17 @@ def test_an_unknown_event_loop_is_one_clear_line() -> None:
     ]
 
 
-@pytest.mark.parametrize(("asked", "runs_on"), [(None, "uvloop"), ("asyncio", "asyncio")])
+@pytest.mark.parametrize(
+    ("env", "runs_on"),
+    [
+        ({}, "uvloop (writes: batched)"),
+        ({"SANDBOX_EVENT_LOOP": "asyncio"}, "asyncio (writes: batched)"),
+        ({"SANDBOX_BATCH_WRITES": "0"}, "uvloop (writes: each at once)"),
+    ],
+)
 async def test_serve_runs_on_uvloop_unless_asyncio_is_asked_for(
-    tmp_path: Path, asked: str | None, runs_on: str
+    tmp_path: Path, env: dict[str, str], runs_on: str
 ) -> None:
-    env = {"SANDBOX_EVENT_LOOP": asked} if asked else {}
     server = Server(["--port", "0", "--scenario", str(_scenario(tmp_path))], env)
     try:
         async with aiohttp.ClientSession() as s:
