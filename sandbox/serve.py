@@ -64,7 +64,11 @@ def event_loop(settings: Settings) -> asyncio.AbstractEventLoop:
     writes (sandbox.web.batched_writes) unless ``settings.batch_writes`` is off."""
     from sandbox.web.batched_writes import batching_loop
 
-    loop_class: type[asyncio.AbstractEventLoop] = asyncio.SelectorEventLoop
+    loop_class: type[asyncio.AbstractEventLoop]
+    if sys.platform == "win32":  # the loop asyncio.new_event_loop() makes there
+        loop_class = asyncio.ProactorEventLoop
+    else:
+        loop_class = asyncio.SelectorEventLoop
     if settings.event_loop != "asyncio" and _has_uvloop():
         import uvloop
 

@@ -5,11 +5,14 @@ machine that wake-up (an interrupt sent to the other CPU) costs more than the wr
 connections, writing each response the moment it is finished cost the sandbox about a fifth
 of its CPU per request, in the kernel. Here a response's bytes wait in its connection's
 :class:`BatchedTransport` until the end of the iteration; then one callback writes every
-waiting connection's bytes, back to back, and only the first write has a sleeper to wake.
+waiting connection's bytes, back to back. When one client owns the connections (a load
+generator, a test runner's pool), only the first write has a sleeper to wake; connections
+of separate clients still wake one each, and gain nothing.
 
 A response waits for the requests handled in the same iteration, no longer: one request at
 a time, it leaves one loop turn later. Bytes keep their order on their connection; closing
-writes them first; ``abort`` drops them, as it drops a transport's own buffer. A response
+writes them first, and so does the end of the client's sending (after which the transport
+closes itself); ``abort`` drops them, as it drops a transport's own buffer. A response
 larger than WRITE_THROUGH goes to the socket at once, so a long body still meets the
 transport's flow control (``pause_writing``) and is never held whole in memory here.
 
@@ -176,25 +179,43 @@ class BatchedTransport(asyncio.Transport):
         self.real.set_protocol(protocol)
 
     def get_protocol(self) -> asyncio.BaseProtocol:
-        return self.real.get_protocol()
+        protocol = self.real.get_protocol()
+        return protocol.inner if isinstance(protocol, BatchedProtocol) else protocol
 
 
 class BatchedProtocol(asyncio.Protocol):
-    """Introduces a server's protocol to a new connection through a BatchedTransport, then
-    steps aside: the socket's transport talks to the server's protocol directly (its
-    reads, flow control and loss), and the protocol writes through the BatchedTransport."""
+    """The socket's protocol: the server's protocol behind it writes to a BatchedTransport.
+
+    Reads, flow control and the loss of the connection go straight to the server's protocol
+    (its own methods, set on this object: no call in between). Only the end of the client's
+    sending passes through here: the transport closes itself after ``eof_received`` unless
+    the protocol keeps it open, so what is held is written first.
+    """
 
     def __init__(self, inner: asyncio.Protocol, batcher: WriteBatcher) -> None:
         self.inner = inner
         self._batcher = batcher
+        self._transport: BatchedTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         real = cast(asyncio.Transport, transport)
-        real.set_protocol(self.inner)
-        self.inner.connection_made(BatchedTransport(real, self._batcher))
+        for name in _PASSED_ON:
+            setattr(self, name, getattr(self.inner, name))
+        real.set_protocol(self)  # again: uvloop keeps the data_received it finds then
+        self._transport = BatchedTransport(real, self._batcher)
+        self.inner.connection_made(self._transport)
 
-    def connection_lost(self, exc: Exception | None) -> None:  # only before the hand-over
+    def eof_received(self) -> bool | None:
+        if self._transport is not None:
+            self._transport.write_held()
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:  # (before connection_made)
         self.inner.connection_lost(exc)
+
+
+# The events a BatchedProtocol leaves to the server's protocol, bound to it directly.
+_PASSED_ON = ("data_received", "pause_writing", "resume_writing", "connection_lost")
 
 
 class BatchingLoop(asyncio.AbstractEventLoop):

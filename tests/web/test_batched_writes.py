@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -136,27 +138,35 @@ def test_a_static_file_follows_its_headers(loop: asyncio.AbstractEventLoop, tmp_
     assert body == content
 
 
-def test_a_client_gone_before_its_answer_leaves_the_others_served(
+def test_a_client_that_stops_sending_still_gets_its_answer(
     loop: asyncio.AbstractEventLoop,
 ) -> None:
-    async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(0.2)  # the client leaves meanwhile
-        return web.Response(text="late")
+    """The client's end of sending (a half-close, as `nc -N` does) arrives while the answer
+    is held: the transport then closes itself, and the held bytes go out first."""
 
-    app = _app()
-    app.router.add_get("/slow", slow)
+    async def busy(request: web.Request) -> web.Response:
+        time.sleep(0.03)  # noqa: ASYNC251 - holds the loop: the client's FIN arrives meanwhile
+        return web.Response(text="hello")
 
-    async def client(port: int) -> bytes:
-        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-        await writer.drain()
-        writer.transport.abort()
-        await asyncio.sleep(0.3)
-        return await _exchange(port, f"GET /echo/7 HTTP/1.1\r\nHost: x\r\n{CLOSE}".encode())
+    app = web.Application()
+    app.router.add_get("/busy", busy)
 
-    answer = _serve(loop, app, client)
-    assert isinstance(answer, bytes)
-    assert answer.endswith(b"n=7")
+    def half_close(port: int) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(b"GET /busy HTTP/1.1\r\nHost: x\r\n\r\n")
+            time.sleep(0.01)
+            client.shutdown(socket.SHUT_WR)
+            data = b""
+            while chunk := client.recv(65536):
+                data += chunk
+            return data
+
+    async def clients(port: int) -> list[bytes]:
+        return [await asyncio.to_thread(half_close, port) for _ in range(5)]
+
+    answers = _serve(loop, app, clients)
+    assert isinstance(answers, list)
+    assert all(answer.endswith(b"\r\n\r\nhello") for answer in answers), answers
 
 
 # --- the batching itself, on a stand-in for the socket's transport ----------------------
@@ -229,3 +239,14 @@ async def test_a_long_answer_is_not_held_whole() -> None:
         transport.write(b"x" * 4096)
         assert transport.get_write_buffer_size() < WRITE_THROUGH
     assert sum(len(chunk) for chunk in socket.sent) >= 2 * WRITE_THROUGH  # before any turn
+
+
+async def test_a_connection_lost_before_the_flush_costs_only_its_own_bytes() -> None:
+    batcher = WriteBatcher(asyncio.get_running_loop())
+    lost, kept = _Socket(), _Socket()
+    BatchedTransport(lost, batcher).write(b"for nobody")
+    BatchedTransport(kept, batcher).write(b"for you")
+    lost.aborted = True  # the client went away while the bytes were held
+    await asyncio.sleep(0)
+    assert lost.sent == []
+    assert kept.sent == [b"for you"]
