@@ -2,8 +2,9 @@
 
 Every socket write that finds its reader asleep makes the kernel wake it. On a virtual
 machine that wake-up (an interrupt sent to the other CPU) costs more than the write: with 32
-connections, writing each response the moment it is finished cost the sandbox about a fifth
-of its CPU per request, in the kernel. Here a response's bytes wait in its connection's
+connections from one load generator, writing each response the moment it was finished put
+about a fifth of the sandbox's CPU per request in the kernel, half of it waking the client
+inside ``write()``. Here a response's bytes wait in its connection's
 :class:`BatchedTransport` until the end of the iteration; then one callback writes every
 waiting connection's bytes, back to back. When one client owns the connections (a load
 generator, a test runner's pool), only the first write has a sleeper to wake; connections
