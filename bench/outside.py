@@ -420,15 +420,16 @@ def main() -> None:
         pages_file = work / "pages.json"
         pages_file.write_text(json.dumps(pages, ensure_ascii=False), encoding="utf-8")
         bares = {loop: bare_process(pages_file, loop) for loop in ("asyncio", "uvloop")}
-        # The sandbox once more, each response written at once: what batching the writes
-        # of one loop iteration (sandbox.web.batched_writes) changes, measured in turn.
-        unbatched = sandbox_process(scenario, {"SANDBOX_BATCH_WRITES": "0"})
-        unbatched_token = asyncio.run(_token(unbatched.url))
         servers = {
             "sandbox": (sandbox.url, sandbox.pids()),
             **{f"bare {loop}": (b.url, b.pids()) for loop, b in bares.items()},
         }
+        unbatched: Process | None = None
         try:
+            # The sandbox once more, each response written at once: what batching the writes
+            # of one loop iteration (sandbox.web.batched_writes) changes, measured in turn.
+            unbatched = sandbox_process(scenario, {"SANDBOX_BATCH_WRITES": "0"})
+            unbatched_token = asyncio.run(_token(unbatched.url))
             for label, path in paths.items():
                 note(label)
                 rows[label] = rounds(
@@ -454,7 +455,8 @@ def main() -> None:
         finally:
             for b in bares.values():
                 b.stop()
-            unbatched.stop()
+            if unbatched is not None:
+                unbatched.stop()
         note("token endpoint")
         token_load = token_endpoint(sandbox, args.seconds * args.rounds)
         note("flows")

@@ -225,7 +225,7 @@ def test_an_unknown_event_loop_is_one_clear_line() -> None:
         ({"SANDBOX_BATCH_WRITES": "0"}, "uvloop (writes: each at once)"),
     ],
 )
-async def test_serve_runs_on_uvloop_unless_asyncio_is_asked_for(
+async def test_serve_runs_on_uvloop_and_batches_writes_unless_told_otherwise(
     tmp_path: Path, env: dict[str, str], runs_on: str
 ) -> None:
     server = Server(["--port", "0", "--scenario", str(_scenario(tmp_path))], env)
