@@ -313,6 +313,25 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+_RangeKey = tuple[str, int, datetime, date, date]
+_MAX_RANGES = 256  # statements kept per ledger; past it, it starts afresh
+
+
+@dataclass(frozen=True, slots=True)
+class _Range:
+    """A statement's lines, and the moments they hold for: from ``newest`` (the last line's
+    posting) until ``next_due`` (the posting of the range's next line), not included."""
+
+    lines: tuple[Transaction, ...]
+    newest: datetime | None  # None: no line yet
+    next_due: datetime | None  # None: every line of the range is posted
+
+    def holds_at(self, moment: datetime) -> bool:
+        return (self.newest is None or self.newest <= moment) and (
+            self.next_due is None or moment < self.next_due
+        )
+
+
 class Ledger:
     """Deterministic statements and balances for any number of accounts, computed lazily."""
 
@@ -321,6 +340,8 @@ class Ledger:
             raise ValueError("statement_months must be at least 1")
         self.seed = seed
         self.statement_months = statement_months
+        # (account, anchor, first day, last day) -> the lines and the moments they hold for.
+        self._ranges: dict[_RangeKey, _Range] = {}
 
     def held_from(self, now: datetime) -> date:
         """The first day whose lines the bank still holds (today minus ``statement_months``)."""
@@ -350,8 +371,15 @@ class Ledger:
         last = min(date_to, moment.date())
         if first > last:
             return []
+        # A statement asked for again, while no line of its range has been posted since
+        # and the clock has not gone back before its newest: the same lines.
+        key = (account_seed, anchor_balance, anchor_time, first, last)
+        kept = self._ranges.get(key)
+        if kept is not None and kept.holds_at(moment):
+            return list(kept.lines)
         anchor = _anchor(self.seed, account_seed, anchor_balance, to_jst(anchor_time))
         lines: list[Transaction] = []
+        next_due: datetime | None = None  # the first line of the range still to be posted
         year, month = _cycle_of(first)
         while salary_date(year, month) <= last:
             cycle = _cycle_transactions(self.seed, account_seed, year, month, anchor)
@@ -364,12 +392,17 @@ class Ledger:
             ):
                 lines.extend(cycle)
             else:
-                lines.extend(
-                    line
-                    for line in cycle
-                    if first <= line.transaction_date <= last and line.posted_at <= moment
-                )
+                for line in cycle:
+                    if first <= line.transaction_date <= last:
+                        if line.posted_at <= moment:
+                            lines.append(line)
+                        elif next_due is None or line.posted_at < next_due:
+                            next_due = line.posted_at
             year, month = _add_months(year, month, 1)
+        if len(self._ranges) >= _MAX_RANGES:
+            self._ranges.clear()
+        newest = max((line.posted_at for line in lines), default=None)
+        self._ranges[key] = _Range(tuple(lines), newest, next_due)
         return lines
 
 

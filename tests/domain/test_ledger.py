@@ -159,6 +159,32 @@ def test_any_range_at_any_moment_is_the_held_lines_filtered_one_by_one() -> None
         assert ledger.transactions(ACCOUNT, 500_000, ANCHOR, first, last, now) == expected
 
 
+def test_a_statement_asked_again_is_what_a_new_ledger_computes_at_every_moment() -> None:
+    """Moments across one day in both directions, each second a line is posted and the one
+    before it: the kept statement never shows a line early, or misses one."""
+    kept = Ledger(3)
+    held = statement(Ledger(3), NOW)
+    today = held[-1].posted_at.date()  # the last day with lines: moments across it
+    postings = sorted({line.posted_at for line in held if line.posted_at.date() == today})
+    start = datetime.combine(today, datetime.min.time(), JST)
+    moments = [start]
+    for posted in postings:
+        moments += [posted - timedelta(seconds=1), posted, posted + timedelta(seconds=1)]
+    moments += [*reversed(moments), start + timedelta(hours=23, minutes=59)]
+    window = (kept.held_from(start), today)
+    for moment in moments:
+        expected = Ledger(3).transactions(ACCOUNT, 500_000, ANCHOR, *window, moment)
+        assert kept.transactions(ACCOUNT, 500_000, ANCHOR, *window, moment) == expected, moment
+
+
+def test_a_caller_changing_its_statement_changes_no_later_one() -> None:
+    ledger = Ledger(4)
+    first = statement(ledger, NOW)
+    count = len(first)
+    first.clear()
+    assert len(statement(ledger, NOW)) == count
+
+
 def test_advancing_the_clock_adds_lines_and_drops_none_in_range() -> None:
     ledger = Ledger(5)
     later = NOW + timedelta(days=31)
