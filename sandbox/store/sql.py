@@ -345,12 +345,15 @@ class SqlTenantStore:
 
     # Generic record access ---------------------------------------------------------
 
-    def _where(self, kind: str, key: str | None = None) -> Any:
-        clause = and_(records.c.bank == self.code, records.c.kind == kind)
-        return clause if key is None else and_(clause, records.c.key == key)
+    def _where(self, kind: str) -> Any:
+        return and_(records.c.bank == self.code, records.c.kind == kind)
+
+    def _one(self, kind: str, key: str) -> dict[str, str]:
+        """The parameters naming one record (queries.RECORD, LOCKED_RECORD, DELETE_RECORD)."""
+        return {"bank": self.code, "kind": kind, "key": key}
 
     async def _get(self, kind: str, key: str, cls: type[V]) -> V | None:
-        rows = await self._store.read(queries.RECORD, {"bank": self.code, "kind": kind, "key": key})
+        rows = await self._store.read(queries.RECORD, self._one(kind, key))
         return codec.loads(cls, rows[0][0]) if rows else None
 
     async def _all(self, kind: str, cls: type[V], *, tag: str | None = None) -> list[V]:
@@ -379,7 +382,7 @@ class SqlTenantStore:
     ) -> R:
         """Read, change and write one record in one transaction."""
 
-        where = {"bank": self.code, "kind": kind, "key": key}
+        where = self._one(kind, key)
 
         async def work(conn: AsyncConnection) -> R:
             row = (await conn.execute(queries.LOCKED_RECORD, where)).first()
@@ -432,7 +435,7 @@ class SqlTenantStore:
         now: datetime | None = None,
         replace_existing: bool = False,
     ) -> None:
-        where = {"bank": self.code, "kind": kind, "key": key}
+        where = self._one(kind, key)
 
         async def work(conn: AsyncConnection) -> None:
             if replace_existing:
@@ -539,7 +542,7 @@ class SqlTenantStore:
         return saved if await self._store.atomic(work) else None
 
     async def drop_linkage(self, key: str) -> None:
-        where = {"bank": self.code, "kind": "linkage", "key": key}
+        where = self._one("linkage", key)
         await self._store.atomic(lambda conn: conn.execute(queries.DELETE_RECORD, where))
 
     async def linkages(self) -> list[Linkage]:
@@ -603,7 +606,7 @@ class SqlTenantStore:
 
     async def drop_challenge(self, challenge_id: str) -> bool:
         async def work(conn: AsyncConnection) -> bool:
-            done = await conn.execute(delete(records).where(self._where("challenge", challenge_id)))
+            done = await conn.execute(queries.DELETE_RECORD, self._one("challenge", challenge_id))
             return bool(done.rowcount)
 
         return await self._store.atomic(work)
