@@ -62,19 +62,8 @@ class WriteBatcher:
     def _write_all(self) -> None:
         waiting, self._waiting = self._waiting, {}
         for transport in waiting:
-            # BatchedTransport.write_held, written out here: it runs for every response.
-            held = transport._held
-            if not held:
-                continue
-            transport._held, transport._size = [], 0
-            real = transport.real
             try:
-                if real.is_closing():  # (a lost connection is closing)
-                    continue
-                if len(held) == 1:
-                    real.write(held[0])
-                else:
-                    real.writelines(held)
+                transport.write_held()
             except Exception:  # one broken connection does not keep the others' bytes
                 log.exception("writing a response failed; the connection is closed")
                 transport.abort()
