@@ -566,23 +566,16 @@ def main() -> None:
     )
     print(f"RSS after the load: sandbox {rss_sandbox:.0f} MB, bare {rss_bare:.0f} MB")
     for share, rate, runs in curve:
-        p99s = sorted(run.p99_ms for run in runs)
         print(
             f"open loop at {share:.0%} of capacity ({rate:,.0f} req/s on /transactions), "
-            f"{len(runs)} runs of 5 s: p50 {statistics.median(r.p50_ms for r in runs):.2f} ms, "
-            f"p99 median {statistics.median(p99s):.2f} ms (runs: "
-            f"{', '.join(f'{p:.1f}' for p in p99s)}), errors {sum(r.errors for r in runs)}"
+            + _summary(runs)
         )
-    p99s = sorted(run.p99_ms for run in bare_curve)
     if not bare_curve:
         print("bare asyncio, open loop at the sandbox's 80% rate: failed (its error is above)")
     else:
         print(
             f"bare asyncio, open loop at the sandbox's 80% rate ({bare_rate:,.0f} req/s), "
-            f"{len(bare_curve)} runs of 5 s: p50 "
-            f"{statistics.median(r.p50_ms for r in bare_curve):.2f} ms, p99 median "
-            f"{statistics.median(p99s):.2f} ms (runs: {', '.join(f'{p:.1f}' for p in p99s)}), "
-            f"errors {sum(r.errors for r in bare_curve)}"
+            + _summary(bare_curve)
         )
     for f in sql:
         print(
@@ -601,6 +594,16 @@ def main() -> None:
         bare_curve,
     )
     _targets_memory(marks)
+
+
+def _summary(runs: Sequence[OpenLoop]) -> str:
+    """The open-loop runs of one rate: their median p50, median p99, each p99, errors."""
+    p99s = sorted(run.p99_ms for run in runs)
+    return (
+        f"{len(runs)} runs of 5 s: p50 {statistics.median(r.p50_ms for r in runs):.2f} ms, "
+        f"p99 median {statistics.median(p99s):.2f} ms (runs: "
+        f"{', '.join(f'{p:.1f}' for p in p99s)}), errors {sum(r.errors for r in runs)}"
+    )
 
 
 def _targets(
