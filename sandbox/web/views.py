@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from sandbox.clock import to_jst
 from sandbox.domain.bank import Account, Customer, TimeDeposit
 from sandbox.domain.directory import account_ref
@@ -104,7 +106,8 @@ def statement_page(
     lines: Sequence[Transaction],
     now: datetime,
 ) -> dict[str, Any]:
-    """One page of a statement, ascending, with ``next_cursor`` when more lines follow."""
+    """One page of a statement, ascending, with ``next_cursor`` when more lines follow
+    (its ``transactions`` already encoded: see transactions_json)."""
     page = lines[query.offset : query.offset + query.limit]
     end = query.offset + len(page)
     return {
@@ -115,8 +118,36 @@ def statement_page(
         "count": len(page),
         "limit": query.limit,
         "next_cursor": encode_cursor(query, end) if end < len(lines) else None,
-        "transactions": transaction_rows(page),
+        "transactions": transactions_json(page),
     }
+
+
+def transactions_json(lines: Sequence[Transaction]) -> orjson.Fragment:
+    """The lines as one encoded JSON array, encoded once for the same line objects.
+
+    A statement asked again is the same objects (the ledger keeps its ranges), so the page
+    is looked up by the lines' identities. The kept entry holds the lines themselves, so no
+    other object can take an identity it is kept under; lines are frozen, so their JSON
+    cannot change. A line made anew (a posting shifted its balance) is another key.
+    """
+    global _page_bytes
+    key = tuple(map(id, lines))
+    kept = _PAGES.get(key)
+    if kept is None:
+        encoded = orjson.dumps(transaction_rows(lines))
+        if _page_bytes + len(encoded) > _MAX_PAGE_BYTES:
+            _PAGES.clear()
+            _page_bytes = 0
+        kept = _PAGES[key] = (tuple(lines), orjson.Fragment(encoded))
+        _page_bytes += len(encoded)
+    return kept[1]
+
+
+# The lines' identities -> (the lines, their encoded array); at most _MAX_PAGE_BYTES of
+# arrays (a 500-line page is about 100 KB), then it starts afresh.
+_PAGES: dict[tuple[int, ...], tuple[tuple[Transaction, ...], orjson.Fragment]] = {}
+_page_bytes = 0
+_MAX_PAGE_BYTES = 8 * 1024 * 1024
 
 
 def transaction_rows(lines: Sequence[Transaction]) -> list[dict[str, Any]]:

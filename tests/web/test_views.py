@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
 
 from sandbox.clock import JST
 from sandbox.domain import refs, statements
@@ -63,11 +67,16 @@ def test_account_json_shows_codes_names_and_japan_base_time() -> None:
     }
 
 
+def _page(*args: Any) -> Any:
+    """A statement page as a client reads it (its lines come encoded)."""
+    return orjson.loads(orjson.dumps(views.statement_page(*args)))
+
+
 def test_statement_pages_follow_the_cursor_to_the_end() -> None:
     lines = [_line(n) for n in range(12)]
     first = query(("date_from", "2026-11-01"), ("limit", "5"))
     seen: list[str] = []
-    page = views.statement_page("abc", first, lines, NOW)
+    page = _page("abc", first, lines, NOW)
     pages = 1
     while True:
         seen += [t["transaction_id"] for t in page["transactions"]]
@@ -76,7 +85,7 @@ def test_statement_pages_follow_the_cursor_to_the_end() -> None:
             break
         following = query(("cursor", page["next_cursor"]), ("limit", "5"))
         assert (following.date_from, following.date_to) == (first.date_from, first.date_to)
-        page = views.statement_page("abc", following, lines, NOW)
+        page = _page("abc", following, lines, NOW)
         pages += 1
     assert pages == 3
     assert seen == [f"t{n}" for n in range(12)]
@@ -142,3 +151,32 @@ def test_a_statement_row_is_made_once_and_again_when_its_line_changes() -> None:
     changed = views.transaction_rows([_line(1), shifted])
     assert changed[1]["balance_after"] == first[1]["balance_after"] + 500
     assert views.transaction_rows([_line(2)])[0]["balance_after"] == first[1]["balance_after"]
+
+
+def _rows(lines: list[Transaction]) -> Any:
+    return orjson.loads(orjson.dumps(views.transactions_json(lines)))
+
+
+def test_a_page_is_encoded_once_for_the_same_lines_and_anew_when_a_line_changes() -> None:
+    lines = [_line(n) for n in range(3)]
+    first = views.transactions_json(lines)
+    assert views.transactions_json(list(lines)) is first  # the same line objects again
+    assert _rows(lines) == [views.transaction_json(line) for line in lines]
+    # A posting shifts the balances after it: the same transaction ids, new line objects.
+    shifted = [*lines[:2], dataclasses.replace(lines[2], balance_after=9_999)]
+    assert _rows(shifted)[2]["balance_after"] == 9_999
+    assert _rows(lines)[2]["balance_after"] == lines[2].balance_after
+    assert _rows(lines[1:]) == [views.transaction_json(line) for line in lines[1:]]
+    assert _rows([]) == []
+
+
+def test_kept_pages_start_afresh_past_their_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(views, "_MAX_PAGE_BYTES", 1_000)
+    monkeypatch.setattr(views, "_PAGES", {})
+    monkeypatch.setattr(views, "_page_bytes", 0)
+    pages = [[_line(n), _line(n + 1)] for n in range(10)]  # about 400 bytes each
+    for page in pages:
+        assert _rows(page) == [views.transaction_json(line) for line in page]
+        assert views._page_bytes <= 1_000
+    assert len(views._PAGES) <= 2
+    assert _rows(pages[0]) == [views.transaction_json(line) for line in pages[0]]
