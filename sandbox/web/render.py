@@ -51,7 +51,15 @@ def environment() -> jinja2.Environment:
     """The one Jinja2 environment: autoescaped, strict about undefined names."""
     import jinja2
 
-    env = jinja2.Environment(
+    class Environment(jinja2.Environment):
+        def make_globals(self, d: Any = None) -> Any:
+            # A template's globals as a plain dict, not a ChainMap over the environment's:
+            # every render copies them into its context, and copying a ChainMap runs in
+            # Python, key by key. (Taken as a template loads: every global is set before
+            # the first screen loads; the macros' own template needs none of the macros.)
+            return {**self.globals, **(d or {})}
+
+    env = Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -64,7 +72,13 @@ def environment() -> jinja2.Environment:
     return env
 
 
+@functools.cache
+def template(name: str) -> jinja2.Template:
+    """The template ``name``, loaded once."""
+    return environment().get_template(name)
+
+
 def render_page(name: str, context: dict[str, Any], status: int = 200) -> web.Response:
     """An HTML response from template ``name``."""
-    html = environment().get_template(name).render(context)
+    html = template(name).render(context)
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")

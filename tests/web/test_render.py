@@ -1,0 +1,53 @@
+"""HTML rendering: the one Jinja2 environment, its globals and its templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox import ui_text
+from sandbox.web import render
+
+
+def _pin_page(**extra: Any) -> str:
+    context = {
+        "title": "暗証番号入力",
+        "screen": "pin",
+        "bank_code": "2011",
+        "bank_name": "テスト信用組合",
+        "error_message": None,
+        "error_code": None,
+        "action": "/next",
+        "csrf_token": 'tok"<&',
+        "field_errors": {},
+        **extra,
+    }
+    response = render.render_page("pin.html", context)
+    assert response.content_type == "text/html"
+    assert response.text is not None
+    return response.text
+
+
+def test_a_screen_uses_the_global_macros_with_its_own_values_escaped() -> None:
+    page = _pin_page(field_errors={"pin": "暗証番号を入力して下さい。"})
+    assert '<input type="hidden" name="csrf_token" value="tok&#34;&lt;&amp;">' in page
+    assert '<p class="field-error" id="pin-error">暗証番号を入力して下さい。</p>' in page
+    assert "テスト信用組合" in page
+
+
+def test_each_render_sees_only_its_own_context() -> None:
+    first = _pin_page(csrf_token="first", field_errors={"pin": "x"})
+    second = _pin_page(csrf_token="second")
+    assert 'value="first"' in first
+    assert 'value="first"' not in second
+    assert 'id="pin-error"' not in second
+
+
+def test_templates_are_loaded_once_with_the_macros_and_ui_text_among_their_globals() -> None:
+    pin = render.template("pin.html")
+    assert render.template("pin.html") is pin
+    for name in (*render.SCREEN_MACROS, "text", "select_options", "MONTHS", "DAYS"):
+        assert name in pin.globals, name
+    assert pin.globals["text"] is ui_text
+    # A macro's own template sees the UI text too (the missing-fields dialog shows it).
+    dialog = render.template("pin.html").globals["missing_dialog"](True)
+    assert ui_text.MISSING_FIELDS in dialog
