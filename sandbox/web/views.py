@@ -129,25 +129,38 @@ def transactions_json(lines: Sequence[Transaction]) -> orjson.Fragment:
     is looked up by the lines' identities. The kept entry holds the lines themselves, so no
     other object can take an identity it is kept under; lines are frozen, so their JSON
     cannot change. A line made anew (a posting shifted its balance) is another key.
+
+    A page is kept only once each of its lines has been shown before as the same object:
+    lines made anew for every request (an account with postings) would only push the
+    other pages out.
     """
     global _page_bytes
     key = tuple(map(id, lines))
     kept = _PAGES.get(key)
-    if kept is None:
-        encoded = orjson.dumps(transaction_rows(lines))
-        if _page_bytes + len(encoded) > _MAX_PAGE_BYTES:
+    if kept is not None:
+        return kept[1]
+    made = _ROWS
+    again = all(made.get(line.transaction_id, _NONE)[0] is line for line in lines)
+    # A copy: orjson's own result keeps its working buffer (4 KiB at least) allocated.
+    encoded = bytes(memoryview(orjson.dumps(transaction_rows(lines))))
+    fragment = orjson.Fragment(encoded)
+    if again:
+        cost = len(encoded) + _ENTRY_BYTES + 64 * len(lines)  # the bytes, ids and lines held
+        if _page_bytes + cost > _MAX_PAGE_BYTES:
             _PAGES.clear()
             _page_bytes = 0
-        kept = _PAGES[key] = (tuple(lines), orjson.Fragment(encoded))
-        _page_bytes += len(encoded)
-    return kept[1]
+        _PAGES[key] = (tuple(lines), fragment)
+        _page_bytes += cost
+    return fragment
 
 
-# The lines' identities -> (the lines, their encoded array); at most _MAX_PAGE_BYTES of
-# arrays (a 500-line page is about 100 KB), then it starts afresh.
+# The lines' identities -> (the lines, their encoded array); at most about _MAX_PAGE_BYTES
+# held (a 500-line page is about 100 KB), then it starts afresh.
 _PAGES: dict[tuple[int, ...], tuple[tuple[Transaction, ...], orjson.Fragment]] = {}
 _page_bytes = 0
 _MAX_PAGE_BYTES = 8 * 1024 * 1024
+_ENTRY_BYTES = 400  # an entry's dict slot, tuples and fragment, beside its bytes
+_NONE: tuple[None, None] = (None, None)
 
 
 def transaction_rows(lines: Sequence[Transaction]) -> list[dict[str, Any]]:
@@ -155,16 +168,21 @@ def transaction_rows(lines: Sequence[Transaction]) -> list[dict[str, Any]]:
 
     Kept by transaction id with the line it was made from: a statement's lines are the same
     objects from one request to the next (the ledger keeps its cycles), so the usual check is
-    one identity test; an equal line made anew still matches, a changed one is made again.
+    one identity test; an equal line made anew still matches (and is kept from then on, so
+    that transactions_json sees it shown again), a changed one is made again.
     """
     rows: list[dict[str, Any]] = []
     made = _ROWS
     for line in lines:
         kept = made.get(line.transaction_id)
-        if kept is None or (kept[0] is not line and kept[0] != line):
-            if len(made) >= _MAX_ROWS:
-                made.clear()
-            kept = made[line.transaction_id] = (line, transaction_json(line))
+        if kept is None or kept[0] is not line:
+            if kept is None or kept[0] != line:
+                if len(made) >= _MAX_ROWS:
+                    made.clear()
+                kept = (line, transaction_json(line))
+            else:
+                kept = (line, kept[1])
+            made[line.transaction_id] = kept
         rows.append(kept[1])
     return rows
 

@@ -157,10 +157,18 @@ def _rows(lines: list[Transaction]) -> Any:
     return orjson.loads(orjson.dumps(views.transactions_json(lines)))
 
 
-def test_a_page_is_encoded_once_for_the_same_lines_and_anew_when_a_line_changes() -> None:
+@pytest.fixture
+def fresh_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(views, "_PAGES", {})
+    monkeypatch.setattr(views, "_page_bytes", 0)
+
+
+@pytest.mark.usefixtures("fresh_pages")
+def test_a_page_asked_again_is_encoded_once_and_anew_when_a_line_changes() -> None:
     lines = [_line(n) for n in range(3)]
-    first = views.transactions_json(lines)
-    assert views.transactions_json(list(lines)) is first  # the same line objects again
+    views.transactions_json(lines)  # its lines are seen
+    kept = views.transactions_json(list(lines))  # the same line objects again: kept
+    assert views.transactions_json(list(lines)) is kept
     assert _rows(lines) == [views.transaction_json(line) for line in lines]
     # A posting shifts the balances after it: the same transaction ids, new line objects.
     shifted = [*lines[:2], dataclasses.replace(lines[2], balance_after=9_999)]
@@ -170,13 +178,38 @@ def test_a_page_is_encoded_once_for_the_same_lines_and_anew_when_a_line_changes(
     assert _rows([]) == []
 
 
+@pytest.mark.usefixtures("fresh_pages")
+def test_lines_made_anew_for_every_request_keep_no_page() -> None:
+    line = _line(1)
+    for balance in range(50):  # an account with postings: new line objects each time
+        fresh = dataclasses.replace(line, balance_after=balance)
+        assert _rows([fresh])[0]["balance_after"] == balance
+    assert views._PAGES == {}
+
+
+@pytest.mark.usefixtures("fresh_pages")
+def test_a_kept_page_is_never_the_answer_for_another_line_with_its_identity(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(views, "_ROWS", {})
+    for balance in range(300):
+        line = dataclasses.replace(_line(1), balance_after=balance)
+        assert _rows([line])[0]["balance_after"] == balance
+        assert _rows([line])[0]["balance_after"] == balance  # kept now
+        # Only the kept page holds the line: if it did not, the next line could be made at
+        # the same address, and its identity would find this page.
+        views._ROWS.clear()
+        del line
+
+
 def test_kept_pages_start_afresh_past_their_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(views, "_MAX_PAGE_BYTES", 1_000)
+    monkeypatch.setattr(views, "_MAX_PAGE_BYTES", 2_000)
     monkeypatch.setattr(views, "_PAGES", {})
     monkeypatch.setattr(views, "_page_bytes", 0)
-    pages = [[_line(n), _line(n + 1)] for n in range(10)]  # about 400 bytes each
+    pages = [[_line(n), _line(n + 1)] for n in range(10)]  # about 900 bytes each, held
     for page in pages:
-        assert _rows(page) == [views.transaction_json(line) for line in page]
-        assert views._page_bytes <= 1_000
-    assert len(views._PAGES) <= 2
+        for _ in range(2):  # the second time it is kept
+            assert _rows(page) == [views.transaction_json(line) for line in page]
+        assert views._page_bytes <= 2_000
+    assert 1 <= len(views._PAGES) <= 2
     assert _rows(pages[0]) == [views.transaction_json(line) for line in pages[0]]
