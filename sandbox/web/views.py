@@ -139,10 +139,9 @@ def transactions_json(lines: Sequence[Transaction]) -> orjson.Fragment:
     kept = _PAGES.get(key)
     if kept is not None:
         return kept[1]
-    made = _ROWS
-    again = all(made.get(line.transaction_id, _NONE)[0] is line for line in lines)
+    rows, again = _rows_of(lines)
     # A copy: orjson's own result keeps its working buffer (4 KiB at least) allocated.
-    encoded = bytes(memoryview(orjson.dumps(transaction_rows(lines))))
+    encoded = bytes(memoryview(orjson.dumps(rows)))
     fragment = orjson.Fragment(encoded)
     if again:
         cost = len(encoded) + _ENTRY_BYTES + 64 * len(lines)  # the bytes, ids and lines held
@@ -160,7 +159,6 @@ _PAGES: dict[tuple[int, ...], tuple[tuple[Transaction, ...], orjson.Fragment]] =
 _page_bytes = 0
 _MAX_PAGE_BYTES = 8 * 1024 * 1024
 _ENTRY_BYTES = 400  # an entry's dict slot, tuples and fragment, beside its bytes
-_NONE: tuple[None, None] = (None, None)
 
 
 def transaction_rows(lines: Sequence[Transaction]) -> list[dict[str, Any]]:
@@ -171,11 +169,18 @@ def transaction_rows(lines: Sequence[Transaction]) -> list[dict[str, Any]]:
     one identity test; an equal line made anew still matches (and is kept from then on, so
     that transactions_json sees it shown again), a changed one is made again.
     """
+    return _rows_of(lines)[0]
+
+
+def _rows_of(lines: Sequence[Transaction]) -> tuple[list[dict[str, Any]], bool]:
+    """transaction_rows, and whether every line was the very object shown before."""
     rows: list[dict[str, Any]] = []
     made = _ROWS
+    again = True
     for line in lines:
         kept = made.get(line.transaction_id)
         if kept is None or kept[0] is not line:
+            again = False
             if kept is None or kept[0] != line:
                 if len(made) >= _MAX_ROWS:
                     made.clear()
@@ -184,7 +189,7 @@ def transaction_rows(lines: Sequence[Transaction]) -> list[dict[str, Any]]:
                 kept = (line, kept[1])
             made[line.transaction_id] = kept
         rows.append(kept[1])
-    return rows
+    return rows, again
 
 
 # Transaction id -> (the line, its JSON); at most _MAX_ROWS, then it starts afresh.
