@@ -202,10 +202,9 @@ def test_a_kept_page_is_never_the_answer_for_another_line_with_its_identity(
         del line
 
 
+@pytest.mark.usefixtures("fresh_pages")
 def test_kept_pages_start_afresh_past_their_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(views, "_MAX_PAGE_BYTES", 2_000)
-    monkeypatch.setattr(views, "_PAGES", {})
-    monkeypatch.setattr(views, "_page_bytes", 0)
     pages = [[_line(n), _line(n + 1)] for n in range(10)]  # about 900 bytes each, held
     for page in pages:
         for _ in range(2):  # the second time it is kept
