@@ -107,6 +107,9 @@ def run_worker(settings: Settings, reuse_port: bool) -> None:
     # Start-up allocates many long-lived objects (modules, models, routes): collecting
     # during it only costs time, and frozen they stay out of every later collection.
     gc.disable()
+    from sandbox.web import client_tls
+
+    client_tls.import_aiohttp()  # before anything else imports it
     from aiohttp import web
 
     from sandbox import logs
@@ -116,6 +119,7 @@ def run_worker(settings: Settings, reuse_port: bool) -> None:
     if not settings.access_log:
         logging.getLogger("sandbox.access").setLevel(logging.WARNING)
     app = create_app(settings)
+    client_tls.wait_for_certificates()
     gc.freeze()
     gc.enable()
     web.run_app(
@@ -175,6 +179,9 @@ def _announce(text: str, settings: Settings) -> None:
 
 def serve(settings: Settings, workers: int) -> int:
     """Prepare the store, then run one server, or ``workers`` sharing the port."""
+    from sandbox.web import client_tls
+
+    client_tls.import_aiohttp()  # before prepare() imports it (see sandbox.web.client_tls)
     if is_sql(settings.store_url):
         try:
             asyncio.run(prepare(settings))
