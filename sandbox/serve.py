@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import multiprocessing
 import re
 import signal
 import sys
@@ -207,6 +206,8 @@ def serve(settings: Settings, workers: int) -> int:
 
 def _supervise(settings: Settings, workers: int) -> int:
     """``workers`` processes on one port (SO_REUSEPORT); stop them all on SIGINT/SIGTERM."""
+    import multiprocessing  # here: one server (the default) starts without it
+
     context = multiprocessing.get_context("spawn")
     children = [
         context.Process(target=run_worker, args=(settings, True), name=f"sandbox-worker-{i}")
