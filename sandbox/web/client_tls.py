@@ -6,10 +6,12 @@ unverified, and loads the system's CA store into each (``set_default_verify_path
 sandbox serves; it never dials out over TLS. Imported through :func:`import_aiohttp`:
 
 - the unverified context (``CERT_NONE``) never consults a CA store, so none is loaded into it;
-- the verified one gets its store on a thread of its own (OpenSSL lets go of the interpreter
-  lock while it reads), while the sandbox's own modules import. :func:`wait_for_certificates`
-  waits for that thread; the server calls it before it answers, so the context is whole
-  before anything could use it.
+- the verified one gets its store on a thread of its own (CPython lets go of the interpreter
+  lock while OpenSSL reads it), while the sandbox's own modules import.
+  :func:`wait_for_certificates` waits for that thread, and raises what the load raised; the
+  server calls it before it answers, so the context is whole before anything could use it.
+  The thread is not a daemon: a process that exits sooner waits for it (an interpreter
+  that ends while a thread is inside OpenSSL can crash).
 
 Only ``sandbox serve`` imports aiohttp this way; a process that imported aiohttp already
 (tests, the pytest plugin) is left as it is.
@@ -18,7 +20,6 @@ Only ``sandbox serve`` imports aiohttp this way; a process that imported aiohttp
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 import threading
 from typing import TYPE_CHECKING
@@ -26,9 +27,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import ssl
 
-log = logging.getLogger("sandbox")
-
 _loading: list[threading.Thread] = []
+_failed: list[Exception] = []  # what a load on the thread raised, for wait_for_certificates
 
 
 def import_aiohttp() -> None:
@@ -54,24 +54,23 @@ def import_aiohttp() -> None:
     finally:
         del ssl.SSLContext.set_default_verify_paths
     if deferred:
-        thread = threading.Thread(
-            target=_load, args=(deferred,), name="client-ca-store", daemon=True
-        )
+        thread = threading.Thread(target=_load, args=(deferred,), name="client-ca-store")
         thread.start()
         _loading.append(thread)
 
 
 def _load(contexts: list[ssl.SSLContext]) -> None:
-    import ssl
-
-    for context in contexts:
-        try:
+    try:
+        for context in contexts:
             context.set_default_verify_paths()
-        except ssl.SSLError as exc:  # what aiohttp's import would have raised
-            log.warning("cannot load the system's CA certificates: %s", exc)
+    except Exception as exc:  # what aiohttp's import would have raised
+        _failed.append(exc)
 
 
 def wait_for_certificates() -> None:
-    """Return once every context :func:`import_aiohttp` deferred holds its CA store."""
+    """Return once every context :func:`import_aiohttp` deferred holds its CA store; raise
+    what loading one raised."""
     while _loading:
         _loading.pop().join()
+    if _failed:
+        raise _failed.pop()
