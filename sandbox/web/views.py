@@ -139,7 +139,7 @@ def transactions_json(lines: Sequence[Transaction]) -> orjson.Fragment:
     kept = _PAGES.get(key)
     if kept is not None:
         return kept[1]
-    rows, again = _rows_of(lines)
+    rows, again = transaction_rows(lines)
     # A copy: orjson's own result keeps its working buffer (4 KiB at least) allocated.
     encoded = bytes(memoryview(orjson.dumps(rows)))
     fragment = orjson.Fragment(encoded)
@@ -161,19 +161,15 @@ _MAX_PAGE_BYTES = 8 * 1024 * 1024
 _ENTRY_BYTES = 400  # an entry's dict slot, tuples and fragment, beside its bytes
 
 
-def transaction_rows(lines: Sequence[Transaction]) -> list[dict[str, Any]]:
-    """The lines' JSON, each made once (callers must not mutate the dicts).
+def transaction_rows(lines: Sequence[Transaction]) -> tuple[list[dict[str, Any]], bool]:
+    """The lines' JSON, each made once (callers must not mutate the dicts), and whether every
+    line was the very object shown before.
 
     Kept by transaction id with the line it was made from: a statement's lines are the same
     objects from one request to the next (the ledger keeps its cycles), so the usual check is
     one identity test; an equal line made anew still matches (and is kept from then on, so
     that transactions_json sees it shown again), a changed one is made again.
     """
-    return _rows_of(lines)[0]
-
-
-def _rows_of(lines: Sequence[Transaction]) -> tuple[list[dict[str, Any]], bool]:
-    """transaction_rows, and whether every line was the very object shown before."""
     rows: list[dict[str, Any]] = []
     made = _ROWS
     again = True
