@@ -138,13 +138,18 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"sandbox serve: {exc}", file=sys.stderr)
             return 2
     settings = dataclasses.replace(settings, **overrides)
-    if settings.scenario_paths and _report(settings.scenario_paths, sys.stderr, quiet=True):
-        return 2  # like every other refusal to start (``validate`` answers 1)
-    serving = importlib.import_module("sandbox.serve")
-    refused = serving.problem(settings, args.workers, bool(os.environ.get("SANDBOX_SECRET_KEY")))
-    if refused is not None:
-        print(f"sandbox serve: {refused}", file=sys.stderr)
-        return 2
+    from sandbox.dataclass_code import kept_dataclass_code
+
+    with kept_dataclass_code():  # the classes imported from here on: see the module
+        if settings.scenario_paths and _report(settings.scenario_paths, sys.stderr, quiet=True):
+            return 2  # like every other refusal to start (``validate`` answers 1)
+        serving = importlib.import_module("sandbox.serve")
+        secret_given = bool(os.environ.get("SANDBOX_SECRET_KEY"))
+        refused = serving.problem(settings, args.workers, secret_given)
+        if refused is not None:
+            print(f"sandbox serve: {refused}", file=sys.stderr)
+            return 2
+        serving.import_server()
     result: int = serving.serve(settings, args.workers)
     return result
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import logging
 import re
 import signal
@@ -101,17 +102,30 @@ async def prepare(settings: Settings) -> None:
         await store.close()
 
 
+def import_server() -> None:
+    """Import what serving needs: aiohttp first, its own way (see sandbox.web.client_tls),
+    then the app. ``sandbox serve`` calls it while dataclasses' code is kept
+    (sandbox.dataclass_code), as do workers."""
+    if "sandbox.web.app" in sys.modules:
+        return
+    from sandbox.dataclass_code import kept_dataclass_code
+    from sandbox.web import client_tls
+
+    with kept_dataclass_code():  # nothing new when the caller keeps it already
+        client_tls.import_aiohttp()  # before anything else imports it
+        importlib.import_module("sandbox.web.app")
+
+
 def run_worker(settings: Settings, reuse_port: bool) -> None:
     """One server process (blocks until interrupted)."""
     # Start-up allocates many long-lived objects (modules, models, routes): collecting
     # during it only costs time, and frozen they stay out of every later collection.
     gc.disable()
-    from sandbox.web import client_tls
-
-    client_tls.import_aiohttp()  # before anything else imports it
+    import_server()
     from aiohttp import web
 
     from sandbox import logs
+    from sandbox.web import client_tls
     from sandbox.web.app import create_app
 
     logs.configure(settings.log_level)

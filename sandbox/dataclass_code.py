@@ -1,0 +1,141 @@
+"""The methods ``@dataclass`` writes, compiled once and kept for the next start.
+
+For every class it decorates, the dataclasses module writes the methods it adds
+(``__init__``, ``__repr__``, ``__eq__``, ``__hash__``, a frozen class's ``__setattr__`` and
+``__delattr__``) as source text and runs that text with ``exec()``. Counted with valgrind on
+Python 3.11, a class of nine fields costs 3.1 million instructions, 5.3 million frozen, and
+four fifths of it is compiling the text. ``sandbox serve`` decorates about 50 classes of its
+own before it answers, and pydantic about 50 more: some 10% of its start-up.
+
+While :func:`kept_dataclass_code` is active, ``exec`` inside the dataclasses module is
+:meth:`KeptCode.exec`: it looks the text up in a table of code objects, compiles only a text
+it has not seen (as ``exec()`` compiles it: filename ``"<string>"``, no future flags, since
+the dataclasses module has none), and runs the code object. The same text always gives the
+same code, so a class is built exactly as without the table. The table is read, at the
+start, from a file beside the package's bytecode (``sandbox/__pycache__/``, or under
+``PYTHONPYCACHEPREFIX``), marked with the interpreter's bytecode magic number; a file that is
+missing, damaged or from another Python is ignored. When something new was compiled it is
+written back (to a temporary file, then renamed), as the bytecode is: not when bytecode
+writing is off (``PYTHONDONTWRITEBYTECODE``, ``-B``) or the directory is not writable. At
+the end the dataclasses module's own ``exec`` is the builtin again.
+
+Only ``sandbox serve`` builds its classes this way.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import importlib.util
+import marshal
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+# Texts a table keeps at most; a larger one is written back with this run's texts only.
+LIMIT = 2000
+
+
+def default_path() -> Path | None:
+    """Where the table lives: beside the sandbox package's bytecode (None: no cache tag)."""
+    if sys.implementation.cache_tag is None:
+        return None
+    beside = Path(__file__).with_name("dataclass_code.py")
+    try:
+        compiled = Path(importlib.util.cache_from_source(str(beside)))
+    except NotImplementedError:
+        return None
+    return compiled.with_name(f"dataclass-code.{sys.implementation.cache_tag}.marshal")
+
+
+class KeptCode:
+    """The table of code objects, by the text they were compiled from."""
+
+    def __init__(self, known: Mapping[str, CodeType]) -> None:
+        self._known = dict(known)
+        self._used: dict[str, CodeType] = {}
+        self.compiled = 0  # texts compiled in this run
+        self.reused = 0  # texts found in the table
+
+    def exec(self, source: Any, globals: dict[str, Any] | None = None, locals: Any = None) -> None:
+        """``exec(source, globals, locals)``, with ``source`` compiled at most once."""
+        if not isinstance(source, str):
+            builtins.exec(source, globals, locals)
+            return
+        code = self._known.get(source)
+        if code is None:
+            code = compile(source, "<string>", "exec", dont_inherit=True)
+            self._known[source] = code
+            self.compiled += 1
+        else:
+            self.reused += 1
+        self._used[source] = code
+        builtins.exec(code, globals, locals)
+
+    def to_write(self) -> dict[str, CodeType] | None:
+        """The table to write back, or None when the file holds it already."""
+        if not self.compiled:
+            return None
+        return self._known if len(self._known) <= LIMIT else self._used
+
+
+def read(path: Path) -> dict[str, CodeType]:
+    """The table in ``path``; empty when it is missing, damaged or another Python's."""
+    magic = importlib.util.MAGIC_NUMBER
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    if not data.startswith(magic):
+        return {}
+    try:
+        table = marshal.loads(data[len(magic) :])
+    except (EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(table, dict):
+        return {}
+    return {k: v for k, v in table.items() if isinstance(k, str) and isinstance(v, CodeType)}
+
+
+def write(path: Path, table: Mapping[str, CodeType]) -> bool:
+    """Write ``table`` to ``path`` whole (another process sees the old file or the new one);
+    False when it cannot be written."""
+    import tempfile  # here: a start that finds its table whole never needs it
+
+    data = importlib.util.MAGIC_NUMBER + marshal.dumps(dict(table))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError:
+        return False
+    return True
+
+
+@contextmanager
+def kept_dataclass_code(path: Path | None = None) -> Iterator[KeptCode]:
+    """Classes decorated with ``@dataclass`` inside reuse code compiled before (see the
+    module's docstring); ``path`` is the table's file (default: :func:`default_path`)."""
+    path = path if path is not None else default_path()
+    if path is None or "exec" in vars(dataclasses):
+        yield KeptCode({})  # nowhere to keep it, or already inside: left as it is
+        return
+    kept = KeptCode(read(path))
+    dataclasses.exec = kept.exec  # type: ignore[attr-defined]  # shadows the builtin there
+    try:
+        yield kept
+    finally:
+        del dataclasses.exec  # type: ignore[attr-defined]
+    table = kept.to_write()
+    if table is not None and not sys.dont_write_bytecode:
+        write(path, table)
