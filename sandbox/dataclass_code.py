@@ -11,13 +11,19 @@ While :func:`kept_dataclass_code` is active, ``exec`` inside the dataclasses mod
 :meth:`KeptCode.exec`: it looks the text up in a table of code objects, compiles only a text
 it has not seen (as ``exec()`` compiles it: filename ``"<string>"``, no future flags, since
 the dataclasses module has none), and runs the code object. The same text always gives the
-same code, so a class is built exactly as without the table. The table is read, at the
-start, from a file beside the package's bytecode (``sandbox/__pycache__/``, or under
-``PYTHONPYCACHEPREFIX``), marked with the interpreter's bytecode magic number; a file that is
-missing, damaged or from another Python is ignored. When something new was compiled it is
-written back (to a temporary file, then renamed), as the bytecode is: not when bytecode
-writing is off (``PYTHONDONTWRITEBYTECODE``, ``-B``) or the directory is not writable. At
-the end the dataclasses module's own ``exec`` is the builtin again.
+same code, so a class is built exactly as without the table.
+
+The table is a file in the user's cache directory (``$XDG_CACHE_HOME``, else ``~/.cache``;
+``%LOCALAPPDATA%`` on Windows), ``creditunion-bank-sandbox/dataclass-code.cpython-311.marshal``
+on CPython 3.11: not beside the package's bytecode, where ``pip uninstall`` would leave it
+behind, and with it a ``sandbox/`` directory that imports as an empty package. It starts with
+the interpreter's bytecode magic number; a file that is missing, damaged or another Python's
+is ignored. When something new was compiled it is written back whole (a temporary file,
+then renamed, so processes starting together each read a whole table), as bytecode is: not
+when bytecode writing is off (``PYTHONDONTWRITEBYTECODE``, ``-B``) or the directory cannot
+be written. Texts of other installs and versions may share the table; past ``LIMIT`` it is
+written with one start's texts only. At the end the dataclasses module's own ``exec`` is the
+builtin again.
 
 Only ``sandbox serve`` builds its classes this way.
 """
@@ -41,15 +47,18 @@ LIMIT = 2000
 
 
 def default_path() -> Path | None:
-    """Where the table lives: beside the sandbox package's bytecode (None: no cache tag)."""
-    if sys.implementation.cache_tag is None:
+    """Where the table lives (see the module's docstring); None where there is no user cache
+    directory or no bytecode tag."""
+    tag = sys.implementation.cache_tag
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA", "")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME", "")
+        if not os.path.isabs(base):  # unset, or relative: to be ignored, says XDG
+            base = os.path.join(os.path.expanduser("~"), ".cache")
+    if tag is None or not os.path.isabs(base):
         return None
-    beside = Path(__file__).with_name("dataclass_code.py")
-    try:
-        compiled = Path(importlib.util.cache_from_source(str(beside)))
-    except NotImplementedError:
-        return None
-    return compiled.with_name(f"dataclass-code.{sys.implementation.cache_tag}.marshal")
+    return Path(base, "creditunion-bank-sandbox", f"dataclass-code.{tag}.marshal")
 
 
 class KeptCode:

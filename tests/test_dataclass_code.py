@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from sandbox import dataclass_code
-from sandbox.dataclass_code import kept_dataclass_code, read
+from sandbox.dataclass_code import default_path, kept_dataclass_code, read
 from tests.servers import Server
 
 
@@ -177,12 +177,27 @@ def test_a_full_table_is_written_back_with_this_runs_texts_only(
     assert len(read(table)) == kept.compiled
 
 
-def test_sandbox_serve_keeps_its_classes_code_beside_its_bytecode(
+def test_the_table_lives_in_the_users_cache_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = f"creditunion-bank-sandbox/dataclass-code.{sys.implementation.cache_tag}.marshal"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_path() == tmp_path / name
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # to be ignored, says XDG
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_path() == tmp_path / "home" / ".cache" / name
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_path() == tmp_path / "home" / ".cache" / name
+    monkeypatch.setenv("HOME", "nowhere")
+    assert default_path() is None
+
+
+def test_sandbox_serve_keeps_its_classes_code_for_the_next_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # as a user's shell has it
-    prefix = tmp_path / "pycache"
-    env = {"PYTHONPYCACHEPREFIX": str(prefix), "SANDBOX_ACCESS_LOG": "0"}
+    env = {"XDG_CACHE_HOME": str(tmp_path), "SANDBOX_ACCESS_LOG": "0"}
+    table = tmp_path / "creditunion-bank-sandbox"
     tables: list[dict[str, Any]] = []
     for _ in range(2):
         server = Server(["--port", "0"], env)
@@ -191,7 +206,7 @@ def test_sandbox_serve_keeps_its_classes_code_beside_its_bytecode(
                 assert answer.status == 200
         finally:
             server.stop()
-        (found,) = prefix.rglob("dataclass-code.*.marshal")
+        (found,) = table.glob("dataclass-code.*.marshal")
         tables.append({"table": read(found), "written": found.stat().st_mtime_ns})
     first, second = tables
     # The sandbox's own classes, its records among them, and the second start found
