@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import marshal
+import os
 import sys
+import types
 import urllib.request
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
@@ -72,13 +74,16 @@ def _behaviour(classes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _codes(classes: dict[str, Any]) -> dict[str, tuple[object, ...]]:
-    """Each generated method's bytecode and constants."""
+    """Each generated method's code (bytecode, constants, names, flags, lines), file name,
+    qualified name and annotations (which a leaked future flag would turn into strings)."""
     found: dict[str, tuple[object, ...]] = {}
     for name, cls in classes.items():
         for method in ("__init__", "__repr__", "__eq__", "__lt__", "__hash__", "__setattr__"):
-            code = getattr(vars(cls).get(method), "__code__", None)
+            function = vars(cls).get(method)
+            code = getattr(function, "__code__", None)
             if code is not None:
-                found[f"{name}.{method}"] = (code.co_code, code.co_consts, code.co_names)
+                described = (code, code.co_filename, function.__qualname__)
+                found[f"{name}.{method}"] = (*described, function.__annotations__)
     return found
 
 
@@ -94,6 +99,32 @@ def test_classes_built_from_kept_code_are_the_ones_dataclasses_builds(tmp_path: 
     assert _behaviour(compiled) == _behaviour(reused) == _behaviour(plain)
     assert _codes(compiled) == _codes(reused) == _codes(plain)
     assert len(_codes(plain)) >= 8
+    assert _codes(plain)["Line.__init__"][3] == {
+        "day": "int",
+        "amount": "int",
+        "tags": "list[str]",
+        "hidden": "str",
+        "return": None,
+    }
+    assert "exec" not in vars(dataclasses)
+
+
+def test_classes_of_two_modules_sharing_code_keep_their_own_globals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = (
+        "from dataclasses import dataclass\n@dataclass(frozen=True)\nclass Key:\n    name: str\n"
+    )
+    own_hash = "def hash(value):\n    return 42\n"  # the generated __hash__ calls hash()
+    modules = {}
+    with kept_dataclass_code(tmp_path / "code.marshal") as kept:
+        for name, text in (("plain_module", source), ("shadowed_module", own_hash + source)):
+            module = modules[name] = types.ModuleType(name)
+            monkeypatch.setitem(sys.modules, name, module)
+            exec(compile(text, f"<{name}>", "exec", dont_inherit=True), vars(module))
+    assert kept.reused > 0  # the second class's methods came from the first one's code
+    assert hash(modules["shadowed_module"].Key("a")) == 42
+    assert hash(modules["plain_module"].Key("a")) == hash(("a",))
 
 
 def test_the_builtin_exec_is_back_afterwards_even_after_an_error(tmp_path: Path) -> None:
@@ -129,8 +160,9 @@ def test_a_context_inside_another_leaves_it_to_the_outer_one(tmp_path: Path) -> 
         b"\x00\x00\r\n" + marshal.dumps({"x": compile("1", "<string>", "exec")}),  # magic
         importlib.util.MAGIC_NUMBER + b"\xff\xfe",  # damaged
         importlib.util.MAGIC_NUMBER + marshal.dumps(["a list"]),
+        importlib.util.MAGIC_NUMBER + b"",
     ],
-    ids=["garbage", "another-python", "damaged", "not-a-dict"],
+    ids=["garbage", "another-python", "damaged", "not-a-dict", "empty"],
 )
 def test_a_damaged_or_foreign_file_is_ignored_and_replaced(tmp_path: Path, content: bytes) -> None:
     table = tmp_path / "code.marshal"
@@ -141,6 +173,83 @@ def test_a_damaged_or_foreign_file_is_ignored_and_replaced(tmp_path: Path, conte
     assert kept.compiled > 0
     assert _behaviour(classes) == _behaviour(_classes())
     assert len(read(table)) == kept.compiled
+
+
+def _system_error_blob() -> bytes:
+    """A marshalled table, damaged in one byte so that marshal raises SystemError."""
+    good = marshal.dumps({"x": compile("def f(a):\n  return a\n", "<string>", "exec")})
+    for at in range(len(good)):
+        for value in (0x00, 0x29, 0x69, 0xE9, 0xFF):
+            damaged = good[:at] + bytes([value]) + good[at + 1 :]
+            try:
+                marshal.loads(damaged)
+            except SystemError:
+                return damaged
+            except Exception:
+                continue
+    raise AssertionError("no one-byte damage made marshal raise SystemError")
+
+
+def test_damage_that_makes_marshal_raise_system_error_is_ignored_too(tmp_path: Path) -> None:
+    table = tmp_path / "code.marshal"
+    table.write_bytes(importlib.util.MAGIC_NUMBER + _system_error_blob())
+    assert read(table) == {}
+    with kept_dataclass_code(table) as kept:
+        _classes()
+    assert (kept.reused, len(read(table))) == (0, kept.compiled)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX ownership and modes")
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "file-writable-by-others",
+        "directory-writable-by-others",
+        "symbolic-link",
+        "another-users-file",
+    ],
+)
+def test_a_table_someone_else_could_have_written_is_never_run(tmp_path: Path, planted: str) -> None:
+    folder = tmp_path / "cache"
+    with kept_dataclass_code(folder / "code.marshal") as first:
+        _classes()
+    assert first.compiled > 0
+    table = folder / "code.marshal"
+    if planted == "file-writable-by-others":
+        table.chmod(0o666)
+    elif planted == "directory-writable-by-others":
+        folder.chmod(0o777)
+    elif planted == "symbolic-link":
+        table.rename(folder / "elsewhere.marshal")
+        table.symlink_to(folder / "elsewhere.marshal")
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("only root can give a file to another user")
+        os.chown(table, 12345, 12345)
+    assert read(table) == {}
+    with kept_dataclass_code(table) as second:
+        classes = _classes()
+    assert (second.reused, second.compiled) == (0, first.compiled)
+    assert _behaviour(classes) == _behaviour(_classes())
+
+
+def test_the_table_is_only_this_users(tmp_path: Path) -> None:
+    table = tmp_path / "new" / "code.marshal"
+    with kept_dataclass_code(table):
+        _classes()
+    assert table.parent.stat().st_mode & 0o777 == 0o700
+    assert table.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_file_larger_than_the_limit_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = tmp_path / "code.marshal"
+    with kept_dataclass_code(table):
+        _classes()
+    assert read(table)
+    monkeypatch.setattr(dataclass_code, "MAX_BYTES", table.stat().st_size - 1)
+    assert read(table) == {}
 
 
 def test_nothing_is_written_when_bytecode_writing_is_off(
@@ -188,6 +297,10 @@ def test_the_table_lives_in_the_users_cache_directory(
     assert default_path() == tmp_path / "home" / ".cache" / name
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert default_path() == tmp_path / "home" / ".cache" / name
+    monkeypatch.setattr(sys, "flags", type("Flags", (), {"optimize": 1})())
+    assert default_path() == tmp_path / "home" / ".cache" / name.replace(
+        ".marshal", ".opt-1.marshal"
+    )
     monkeypatch.setenv("HOME", "nowhere")
     assert default_path() is None
 
