@@ -41,6 +41,7 @@ import dataclasses
 import importlib.util
 import marshal
 import os
+import stat
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -128,11 +129,13 @@ def read(path: Path) -> dict[str, CodeType]:
 def _own_file(path: Path) -> bytes | None:
     """The bytes of ``path`` if only this user could have written it (POSIX; elsewhere any
     file) and it is at most ``MAX_BYTES``; else None."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    # No symbolic link followed; a FIFO or device put there opens without waiting, then fails.
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     handle = os.open(path, flags)
     with os.fdopen(handle, "rb") as opened:
         status = os.fstat(opened.fileno())
-        if status.st_size > MAX_BYTES:
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_BYTES:
             return None
         if hasattr(os, "geteuid") and not (
             _only_mine(status) and _only_mine(os.stat(path.parent, follow_symlinks=False))

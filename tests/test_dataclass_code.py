@@ -233,6 +233,13 @@ def test_a_table_someone_else_could_have_written_is_never_run(tmp_path: Path, pl
     assert _behaviour(classes) == _behaviour(_classes())
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_fifo_in_the_tables_place_is_not_waited_for(tmp_path: Path) -> None:
+    table = tmp_path / "code.marshal"
+    os.mkfifo(table, 0o600)
+    assert read(table) == {}  # at once: nobody will ever write into it
+
+
 def test_the_table_is_only_this_users(tmp_path: Path) -> None:
     table = tmp_path / "new" / "code.marshal"
     with kept_dataclass_code(table):
