@@ -150,9 +150,9 @@ def _only_mine(status: os.stat_result) -> bool:
     return status.st_uid == os.geteuid() and not status.st_mode & 0o022
 
 
-def write(path: Path, table: Mapping[str, CodeType]) -> bool:
+def write(path: Path, table: Mapping[str, CodeType]) -> None:
     """Write ``table`` to ``path`` whole (another process sees the old file or the new one);
-    False when it cannot be written."""
+    where it cannot be written, nothing (the next start compiles again)."""
     import tempfile  # here: a start that finds its table whole never needs it
 
     data = importlib.util.MAGIC_NUMBER + marshal.dumps(dict(table))
@@ -167,8 +167,7 @@ def write(path: Path, table: Mapping[str, CodeType]) -> bool:
             os.unlink(temporary)
             raise
     except OSError:
-        return False
-    return True
+        pass
 
 
 @contextmanager
