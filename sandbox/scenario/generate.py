@@ -87,6 +87,11 @@ class GeneratedPopulation:
         self._build: Callable[[int], Customer] = functools.lru_cache(maxsize=cache_size)(
             self._materialise
         )
+        # Screens and data calls look the same few accounts up again and again (nine times
+        # in one linkage): the answer to each, not only its customer, is remembered.
+        self._found: Callable[[str, AccountType, str], tuple[Customer, Account] | None] = (
+            functools.lru_cache(maxsize=cache_size)(self._find_account)
+        )
 
     # -- slots: position j in the number space; customer i uses the i-th slot not reserved --
 
@@ -134,6 +139,11 @@ class GeneratedPopulation:
         self, branch_code: str, account_type: AccountType, number: str
     ) -> tuple[Customer, Account] | None:
         """The generated customer holding this account, if any."""
+        return self._found(branch_code, account_type, number)
+
+    def _find_account(
+        self, branch_code: str, account_type: AccountType, number: str
+    ) -> tuple[Customer, Account] | None:
         slot = self._slot_of((branch_code, account_type, number))
         index = self._index_for(slot) if slot is not None else None
         if index is None:

@@ -346,5 +346,8 @@ def add_routes(app: web.Application) -> None:
     """Register the screens."""
     r = app.router
     r.add_get(f"{BANK_PATH}/linkage/{{linkage}}/finish", finish, name="finish")
-    r.add_get(f"{BANK_PATH}/linkage/{{linkage}}/{{screen}}", show, name="screen")
-    r.add_post(f"{BANK_PATH}/linkage/{{linkage}}/{{screen}}", act)
+    # One resource for both methods: a POST is matched by the resource the GET is, not by
+    # trying the GET's first and going on to the next.
+    screen = r.add_resource(f"{BANK_PATH}/linkage/{{linkage}}/{{screen}}", name="screen")
+    screen.add_route("GET", show)
+    screen.add_route("POST", act)

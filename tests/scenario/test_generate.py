@@ -63,6 +63,22 @@ def test_lookup_round_trip_100k() -> None:
         assert population.get_customer(customer.customer_id) is customer
 
 
+def test_a_remembered_lookup_answers_as_a_fresh_one() -> None:
+    # Lookups are remembered (a linkage makes nine); past the cache's size they are made
+    # again, with the same answers, misses included.
+    population = GeneratedPopulation(1_000, 4, BRANCHES, cache_size=8)
+    keys = [population.customer(i).accounts[0].key for i in range(40)]
+    first = [population.find_account(*key) for key in keys]
+    again = [population.find_account(*key) for key in reversed(keys)][::-1]
+    assert all(found is not None for found in first)
+    assert [(f[0].customer_id, f[1].key) for f in first if f] == [
+        (f[0].customer_id, f[1].key) for f in again if f
+    ]
+    assert len([f for f in again if f]) == len(keys)
+    missing = (keys[0][0], keys[0][1], "0000000" if keys[0][2] != "0000000" else "0000001")
+    assert population.find_account(*missing) == population.find_account(*missing)
+
+
 def test_account_numbers_are_distinct() -> None:
     population = GeneratedPopulation(20_000, 3, BRANCHES, cache_size=16)
     numbers = {population._slot_key(population._slot_for(i))[2] for i in range(20_000)}

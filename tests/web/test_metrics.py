@@ -46,6 +46,10 @@ async def test_requests_errors_and_linkages_are_counted(
     assert samples[("sandbox_catalog_errors_total", errors)] == 1
     authorize = (("method", "GET"), ("route", "authorize"), ("status", "303"))
     assert samples[("sandbox_requests_total", authorize)] == 3
+    # A screen's GET and POST are one route: both counted under its name.
+    for method, status in (("GET", "200"), ("POST", "303")):
+        shown = (("method", method), ("route", "screen"), ("status", status))
+        assert samples[("sandbox_requests_total", shown)] >= 3, method
     assert samples[("sandbox_store_write_seconds_count", ())] > 0
 
 
