@@ -6,7 +6,7 @@ The sandbox serves on 127.0.0.1 (random port) in this process's event loop and h
 customers (``sandbox.driver.CustomerDriver``, each with its own cookie jar) walk the screens
 for generated customers: authorize, ① account, ② identity, ③ phone, ④ simulated call and
 確定する, ⑤ PIN, ⑥ 許可する, then the app exchanges the code (HTTP Basic) and calls
-``GET /accounts``: 19 HTTP requests per flow. Client and server share one core, so the
+``GET /accounts``: 16 HTTP requests per flow. Client and server share one core, so the
 figure is a floor. Target: >= 100 flows/s.
 """
 

@@ -224,7 +224,7 @@ def measure(args: argparse.Namespace, work: Path) -> None:
     per_flow = per_request(
         sandbox_command, port, "flows", None, args.flows, 8, work, first=FLOWS_FIRST
     )
-    print(f"{'complete linkage':<20} sandbox {per_flow:,.0f} (19 requests, 8 at once)")
+    print(f"{'complete linkage':<20} sandbox {per_flow:,.0f} (16 requests, 8 at once)")
     print("... start-up of sandbox and bare asyncio", file=sys.stderr, flush=True)
     # Each server's start to its first 200, as outside.py times it, plus its stop (after
     # a start that wrote the bytecode caches, as the rest of this run did).

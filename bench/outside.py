@@ -557,7 +557,7 @@ def main() -> None:
         print(f"{name}: not found (npm ci --prefix bench/peers), not measured")
     print(
         f"flows, 8 at once: {statistics.median(concurrent):.1f}/s, "
-        f"{statistics.median(flow_cpu):.2f} ms CPU per flow (19 requests); "
+        f"{statistics.median(flow_cpu):.2f} ms CPU per flow (16 requests); "
         f"one at a time: {sequential:.1f}/s"
     )
     print(
