@@ -349,5 +349,6 @@ def add_routes(app: web.Application) -> None:
     # One resource for both methods: a POST is matched by the resource the GET is, not by
     # trying the GET's first and going on to the next.
     screen = r.add_resource(f"{BANK_PATH}/linkage/{{linkage}}/{{screen}}", name="screen")
+    screen.add_route("HEAD", show)  # as add_get adds it
     screen.add_route("GET", show)
     screen.add_route("POST", act)

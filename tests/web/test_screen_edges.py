@@ -136,3 +136,20 @@ def test_screen_urls_are_the_screen_routes_with_each_part_quoted() -> None:
     request = SimpleNamespace(match_info={"bank": "a/b"})
     url = screen_url(request, SimpleNamespace(linkage_id="L"), "pin")  # type: ignore[arg-type]
     assert url == "/parasol/v1/banks/a%2Fb/linkage/L/pin"
+
+
+async def test_a_screen_answers_head_as_get_and_refuses_other_methods(
+    client: Client, driver: CustomerDriver
+) -> None:
+    await driver.authorize(**APP)
+    page = driver.page
+    assert page is not None
+    assert page.action is not None
+    head = await client.head(page.action, allow_redirects=False)
+    get = await client.get(page.action, allow_redirects=False)
+    assert head.status == get.status == 200
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+    assert await head.read() == b""
+    put = await client.put(page.action, allow_redirects=False)
+    assert put.status == 405
+    assert set(put.headers["Allow"].split(",")) == {"GET", "HEAD", "POST"}
