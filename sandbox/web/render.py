@@ -22,8 +22,9 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 
 # The screens' shared pieces, environment globals written in Python: a Jinja2 macro call
-# binds its arguments in Python, on every call (identity.html makes ten), and these are
-# two to five times cheaper.
+# binds its arguments in Python on every call (identity.html makes ten); as functions they
+# render the same bytes for less (with the screens' one route, 2.7% of a linkage's
+# instructions, counted side by side).
 SCREEN_MACROS = ("field_error", "csrf", "missing_dialog")
 MONTHS = tuple(f"{m:02d}" for m in range(1, 13))
 DAYS = tuple(f"{d:02d}" for d in range(1, 32))

@@ -346,7 +346,7 @@ def add_routes(app: web.Application) -> None:
     """Register the screens."""
     r = app.router
     r.add_get(f"{BANK_PATH}/linkage/{{linkage}}/finish", finish, name="finish")
-    # One resource for both methods: a POST is matched by the resource the GET is, not by
+    # One resource for every method: a POST is matched by the resource the GET is, not by
     # trying the GET's first and going on to the next.
     screen = r.add_resource(f"{BANK_PATH}/linkage/{{linkage}}/{{screen}}", name="screen")
     screen.add_route("HEAD", show)  # as add_get adds it
