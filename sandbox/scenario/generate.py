@@ -79,6 +79,7 @@ class GeneratedPopulation:
         self.count = count
         self.seed = seed
         self._branches = list(branches)
+        self._branch_set = frozenset(self._branches)
         self._a = _multiplier(seed)
         self._a_inverse = pow(self._a, -1, NUMBER_SPACE)
         self._b = _mix(seed, 2) % NUMBER_SPACE
@@ -139,6 +140,8 @@ class GeneratedPopulation:
         self, branch_code: str, account_type: AccountType, number: str
     ) -> tuple[Customer, Account] | None:
         """The generated customer holding this account, if any."""
+        if len(number) != 7 or branch_code not in self._branch_set:
+            return None  # never a generated account: not remembered (it may be typed input)
         return self._found(branch_code, account_type, number)
 
     def _find_account(

@@ -96,7 +96,7 @@ def environment() -> jinja2.Environment:
             # A template's globals as a plain dict, not a ChainMap over the environment's:
             # every render copies them into its context, and copying a ChainMap runs in
             # Python, key by key. (Taken as a template loads: every global is set before
-            # the first screen loads; the macros' own template needs none of the macros.)
+            # the first screen loads.)
             return {**self.globals, **(d or {})}
 
     env = Environment(

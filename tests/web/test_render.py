@@ -47,6 +47,6 @@ def test_templates_carry_the_macros_and_ui_text_among_their_globals() -> None:
     for name in (*render.SCREEN_MACROS, "text", "select_options", "MONTHS", "DAYS"):
         assert name in pin.globals, name
     assert pin.globals["text"] is ui_text
-    # A macro's own template sees the UI text too (the missing-fields dialog shows it).
+    # The missing-fields dialog shows the UI text.
     dialog = render.template("pin.html").globals["missing_dialog"](True)
     assert ui_text.MISSING_FIELDS in dialog
