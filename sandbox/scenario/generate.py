@@ -52,6 +52,11 @@ def half_width(kana: str) -> str:
     return str(jaconv.z2h(kana, kana=True, ascii=False, digit=False))
 
 
+def _is_number(text: str) -> bool:
+    """Whether ``text`` has the shape of an account number: seven ASCII digits."""
+    return len(text) == 7 and text.isascii() and text.isdigit()
+
+
 def _multiplier(seed: int) -> int:
     """A multiplier coprime to 10, so ``(a*i + b) mod 10**7`` is a bijection."""
     a = _mix(seed, 1) % NUMBER_SPACE
@@ -105,7 +110,7 @@ class GeneratedPopulation:
     def _slot_of(self, key: AccountKey) -> int | None:
         """The slot whose account key is ``key``, if any (O(1): invert the bijection)."""
         number = key[2]
-        if len(number) != 7 or not number.isascii() or not number.isdigit():
+        if not _is_number(number):
             return None
         slot = ((int(number) - self._b) * self._a_inverse) % NUMBER_SPACE
         return slot if self._slot_key(slot) == key else None
@@ -140,7 +145,7 @@ class GeneratedPopulation:
         self, branch_code: str, account_type: AccountType, number: str
     ) -> tuple[Customer, Account] | None:
         """The generated customer holding this account, if any."""
-        if len(number) != 7 or branch_code not in self._branch_set:
+        if branch_code not in self._branch_set or not _is_number(number):
             return None  # never a generated account: not remembered (it may be typed input)
         return self._found(branch_code, account_type, number)
 

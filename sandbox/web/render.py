@@ -21,11 +21,6 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-# The screens' shared pieces, environment globals written in Python: a Jinja2 macro call
-# binds its arguments in Python on every call (identity.html makes ten); as functions they
-# render the same bytes for less (with the screens' one route, 2.7% of a linkage's
-# instructions, counted side by side).
-SCREEN_MACROS = ("field_error", "csrf", "missing_dialog")
 MONTHS = tuple(f"{m:02d}" for m in range(1, 13))
 DAYS = tuple(f"{d:02d}" for d in range(1, 32))
 
@@ -85,6 +80,12 @@ _MISSING_DIALOG = f"""
 </dialog>
 """
 
+# The screens' shared pieces, environment globals written in Python: a Jinja2 macro call
+# binds its arguments in Python on every call (identity.html makes ten); as functions they
+# render the same bytes for less (with the screens' one route, 2.7% of a linkage's
+# instructions, counted side by side).
+SCREEN_MACROS = {"field_error": field_error, "csrf": csrf, "missing_dialog": missing_dialog}
+
 
 @functools.cache
 def environment() -> jinja2.Environment:
@@ -106,7 +107,7 @@ def environment() -> jinja2.Environment:
         auto_reload=False,
     )
     env.globals.update(select_options=select_options, MONTHS=MONTHS, DAYS=DAYS, text=ui_text)
-    env.globals.update(field_error=field_error, csrf=csrf, missing_dialog=missing_dialog)
+    env.globals.update(SCREEN_MACROS)
     return env
 
 

@@ -17,6 +17,15 @@ from tests.web.flows import to_confirm, to_identity, to_pin
 Client = TestClient[Any, Any]
 
 
+async def _account_screen(driver: CustomerDriver) -> Page:
+    """A new linkage's first screen, with the form's action."""
+    await driver.authorize(**APP)
+    page = driver.page
+    assert page is not None
+    assert page.action is not None
+    return page
+
+
 async def test_finish_after_consent_never_sends_the_code_again(
     client: Client, driver: CustomerDriver
 ) -> None:
@@ -38,9 +47,7 @@ async def test_finish_after_consent_never_sends_the_code_again(
 async def test_non_utf8_form_is_a_400_page_not_a_crash(
     client: Client, driver: CustomerDriver
 ) -> None:
-    await driver.authorize(**APP)
-    page = driver.page
-    assert page is not None
+    page = await _account_screen(driver)
     assert page.action is not None
     body = f"csrf_token={page.csrf_token}&account_number=\xff".encode("latin-1")
     response = await client.post(
@@ -141,9 +148,7 @@ def test_screen_urls_are_the_screen_routes_with_each_part_quoted() -> None:
 async def test_a_screen_answers_head_as_get_and_refuses_other_methods(
     client: Client, driver: CustomerDriver
 ) -> None:
-    await driver.authorize(**APP)
-    page = driver.page
-    assert page is not None
+    page = await _account_screen(driver)
     assert page.action is not None
     head = await client.head(page.action, allow_redirects=False)
     get = await client.get(page.action, allow_redirects=False)
