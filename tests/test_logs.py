@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from sandbox import logs
 from sandbox.logs import FIELDS, JsonFormatter, LoopBufferedHandler
 
@@ -186,6 +188,36 @@ async def test_access_lines_take_the_fast_path_with_the_same_json() -> None:
         root.setLevel(saved[1])
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"status": 200, "params": {"q": "本人"}, "rule": None, "ms": 0.12},
+        {},
+        {"message": "a field of a head key's name takes its place", "status": 500},
+    ],
+)
+async def test_an_access_line_is_the_formatters_json_key_for_key(fields: dict[str, object]) -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        logs.configure("INFO")
+        handler = root.handlers[0]
+        stream = io.StringIO()
+        handler.setStream(stream)
+        logs.access('GET /x?"q" 200', fields)
+        await asyncio.sleep(0)
+        (line,) = await _written(stream, 1)
+        record = _record_of('GET /x?"q" 200')
+        setattr(record, FIELDS, fields)
+        expected = json.loads(JsonFormatter().format(record))
+        found = json.loads(line)
+        found["ts"] = expected["ts"] = "-"  # (read at different moments)
+        assert list(found.items()) == list(expected.items())
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+
+
 def test_a_malformed_request_is_one_line_without_traceback_at_most_once_a_second() -> None:
     from aiohttp.http_exceptions import BadHttpMessage
 
@@ -231,6 +263,13 @@ def test_access_timestamps_read_as_the_formatter_writes_them() -> None:
     for moment in moments:  # the fast path keeps the last second; seconds go back and forth
         expected = datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
         assert logs._timestamp(moment) == expected
+    # A busy server's clock walking across millisecond boundaries, a tenth of a microsecond
+    # at a time near each (where the remembered millisecond must not be taken).
+    for boundary in range(1_764_547_200_000, 1_764_547_200_040):
+        for tenths in range(-20, 21):
+            moment = boundary / 1000 + tenths * 1e-7
+            expected = datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+            assert logs._timestamp(moment) == expected, moment
 
 
 def test_a_broken_stream_keeps_the_writer_alive_and_flush_returning() -> None:

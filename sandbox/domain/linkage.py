@@ -49,7 +49,11 @@ class BankProfile:
         return [code for code, _ in self.branches]
 
     def branch_name(self, code: str) -> str:
-        return dict(self.branches).get(code, code)
+        """The branch's name, or ``code`` itself for a branch the bank does not have."""
+        for known, name in reversed(self.branches):  # the last of a code, as dict() keeps
+            if known == code:
+                return name
+        return code
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -13,6 +14,21 @@ from sandbox.domain.oauth.errors import TokenError
 from sandbox.domain.oauth.policy import OAuthPolicy
 from sandbox.domain.oauth.tokens import Grant, GrantRecord, Refusal, token_hash
 from sandbox.store.base import GrantStore
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_hash(token: str) -> str:
+    return token_hash(token)
+
+
+def bearer_hash(token: str) -> str:
+    """token_hash of a presented access token, remembered for the 4,096 latest (a client
+    sends its token with every call; hashing it is a tenth of the token check). A token
+    longer than any the sandbox issues is hashed, never kept."""
+    return _remembered_hash(token) if len(token) <= _LONGEST_KEPT else token_hash(token)
+
+
+_LONGEST_KEPT = 128  # characters; issued tokens are 43, 76 with a workspace's prefix
 
 
 def _new_tokens(prefix: str = "") -> tuple[str, str, tuple[str, str]]:
@@ -155,7 +171,7 @@ class AuthorizationServer:
         self, access_token: str, now: datetime, scope: str = "accounts"
     ) -> Grant:
         """The grant behind a usable access token; BearerError otherwise."""
-        hashed = token_hash(access_token)
+        hashed = bearer_hash(access_token)
         return tokens.bearer(await self._store.grant_of_token(hashed), hashed, now, scope)
 
     async def client_of_token(self, token: str) -> str | None:

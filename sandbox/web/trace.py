@@ -43,8 +43,8 @@ TRACE = web.RequestKey("trace", Trace)
 
 def start_trace(request: web.Request) -> Trace:
     """A new trace for ``request`` (the journal middleware starts one per request)."""
-    app = request.app
-    trace = request[TRACE] = Trace(hosted=SETTINGS in app and app[SETTINGS].hosted)
+    settings = request.app.get(SETTINGS)
+    trace = request[TRACE] = Trace(hosted=settings is not None and settings.hosted)
     return trace
 
 

@@ -392,3 +392,13 @@ async def test_stores_are_swept_once_tokens_are_long_expired(tenant_store: Tenan
     assert len(await server.grants()) == count  # only the new ones are left
     grant = await server.authenticate_bearer(str(body["access_token"]), later)
     assert grant.customer_id == "C001"
+
+
+def test_a_presented_tokens_hash_is_its_token_hash_and_only_short_ones_are_kept() -> None:
+    from sandbox.tenant.authorization import _remembered_hash, bearer_hash
+
+    short, long = "a" * 43, "b" * 5000
+    assert bearer_hash(short) == bearer_hash(short) == token_hash(short)
+    kept = _remembered_hash.cache_info().currsize
+    assert bearer_hash(long) == token_hash(long)
+    assert _remembered_hash.cache_info().currsize == kept  # a huge header costs no memory

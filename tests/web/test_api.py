@@ -328,6 +328,29 @@ async def test_bad_tokens_are_401_invalid_token(client: TestClient[Any, Any], va
     assert (await checked(response))["error_code"] == "invalid_token"
 
 
+@pytest.mark.parametrize("length", [40, 300])
+async def test_a_header_is_judged_alike_each_time_and_at_any_length(
+    client: TestClient[Any, Any], token: str, length: int
+) -> None:
+    """Well-formed but unknown: invalid_token; malformed: the same with "Malformed"; two
+    headers: malformed. The same each time it is sent (the parsed headers are remembered
+    up to 256 characters; longer ones are read every time)."""
+    unknown = {"Authorization": "Bearer " + "u" * length}
+    malformed = {"Authorization": "Bearer " + "u" * length + " x"}
+    for _ in range(2):
+        for headers, says_malformed in ((unknown, False), (malformed, True)):
+            response = await client.get(f"{BASE}/accounts", headers=headers)
+            assert response.status == 401
+            challenge = response.headers["WWW-Authenticate"]
+            assert 'error="invalid_token"' in challenge
+            assert ("Malformed Bearer token" in challenge) is says_malformed
+    twice = [("Authorization", f"Bearer {token}"), ("Authorization", f"Bearer {token}")]
+    response = await client.get(f"{BASE}/accounts", headers=twice)
+    assert "Malformed Bearer token" in response.headers["WWW-Authenticate"]
+    response = await client.get(f"{BASE}/accounts", headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 200
+
+
 async def test_scheme_is_case_insensitive(client: TestClient[Any, Any], token: str) -> None:
     response = await client.get(f"{BASE}/accounts", headers={"Authorization": f"bearer {token}"})
     assert response.status == 200
