@@ -7,6 +7,7 @@ environment lazily keeps ~45 ms out of the sandbox's start-up (bench/startup.py)
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,8 +22,23 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-MONTHS = tuple(f"{m:02d}" for m in range(1, 13))
-DAYS = tuple(f"{d:02d}" for d in range(1, 32))
+class Choices(tuple[str, ...]):
+    """Option values as text, made once (select_options takes them as they are)."""
+
+    __slots__ = ()
+
+    def __new__(cls, values: Iterable[object]) -> Choices:
+        return super().__new__(cls, (str(v) for v in values))
+
+
+MONTHS = Choices(f"{m:02d}" for m in range(1, 13))
+DAYS = Choices(f"{d:02d}" for d in range(1, 32))
+
+
+@functools.lru_cache(maxsize=8)
+def year_choices(this_year: int) -> Choices:
+    """Screen ②'s birth years, this year back to 1900 (made once a year, not per render)."""
+    return Choices(range(this_year, 1899, -1))
 
 
 @functools.lru_cache(maxsize=512)
@@ -42,7 +58,8 @@ def select_options(choices: Iterable[object], selected: object = None) -> str:
 
     Screen ② has 170 options; built once per (choices, selection) instead of per render.
     """
-    return _options(tuple(str(c) for c in choices), None if selected is None else str(selected))
+    values = choices if isinstance(choices, Choices) else Choices(choices)
+    return _options(values, None if selected is None else str(selected))
 
 
 def field_error(name: str, errors: dict[str, str]) -> str:
@@ -87,12 +104,36 @@ _MISSING_DIALOG = f"""
 SCREEN_MACROS = {"field_error": field_error, "csrf": csrf, "missing_dialog": missing_dialog}
 
 
+# What ScreenContext calls directly: the screens' functions and a dict's bound get.
+_PLAIN = frozenset({select_options, *SCREEN_MACROS.values()})
+
+
+def _called_directly(obj: Any) -> bool:
+    kind = obj.__class__
+    if kind is types.FunctionType:
+        return obj in _PLAIN
+    return kind is types.BuiltinMethodType and obj.__self__.__class__ is dict
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
     """The one Jinja2 environment: autoescaped, strict about undefined names."""
     import jinja2
 
+    class ScreenContext(jinja2.runtime.Context):
+        def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+            # The screens call only the functions above and a dict's get (values.get):
+            # none takes a context, so they are called as they are. Jinja2's own call
+            # asks each callable four questions first (a third of screen ②'s render).
+            if _called_directly(__obj):
+                kwargs.pop("_block_vars", None)
+                kwargs.pop("_loop_vars", None)
+                return __obj(*args, **kwargs)
+            return super().call(__obj, *args, **kwargs)
+
     class Environment(jinja2.Environment):
+        context_class = ScreenContext
+
         def make_globals(self, d: Any = None) -> Any:
             # A template's globals as a plain dict, not a ChainMap over the environment's:
             # every render copies them into its context, and copying a ChainMap runs in

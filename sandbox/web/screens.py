@@ -18,6 +18,7 @@ from sandbox.web.common import BANK_PATH, bank_tenant, is_hosted, now_of
 from sandbox.web.errors import html_error, note, page, retry_fact, retry_headers
 from sandbox.web.faults import enforce
 from sandbox.web.metrics import recorders
+from sandbox.web.render import year_choices
 from sandbox.web.session import bind, owns
 from sandbox.web.trace import trace_of
 
@@ -123,7 +124,7 @@ async def render(
         context["branches"] = tenant.scenario.bank.branches
     elif step == Step.IDENTITY:
         this_year = (await now_of(request, tenant)).year
-        context["years"] = list(range(this_year, 1899, -1))
+        context["years"] = year_choices(this_year)
     elif step in (Step.PHONE, Step.CONFIRM):
         customer = tenant.linkage.customer(linkage)
         context.update(
