@@ -202,6 +202,7 @@ async def test_an_access_line_is_the_formatters_json_key_for_key(fields: dict[st
     try:
         logs.configure("INFO")
         handler = root.handlers[0]
+        assert isinstance(handler, LoopBufferedHandler)
         stream = io.StringIO()
         handler.setStream(stream)
         logs.access('GET /x?"q" 200', fields)
