@@ -277,8 +277,10 @@ def _timestamp(seconds: float) -> str:
     _milli_key, _milli_text = key, f"{_second_text}.{key[1]:03d}+00:00"
     # Where the same stamp is certain: a microsecond in from both ends of the millisecond,
     # more than the rounding above and a float's precision (a quarter microsecond) can move.
+    # (Up to 2**33 s, the year 2242: beyond it a float's step outgrows the margin.)
     start = key[0] + key[1] / 1000
-    _milli_inside = (start + 1e-6, start + 0.001 - 1e-6)
+    inside = 0 <= start < 2**33
+    _milli_inside = (start + 1e-6, start + 0.001 - 1e-6) if inside else (0.0, 0.0)
     return _milli_text
 
 
@@ -302,7 +304,7 @@ def access(message: str, fields: dict[str, Any]) -> None:
         # The fields' object spliced in after the four head keys: the bytes the merged
         # dict below gives, without building it (this runs for every request).
         # (``message``: method, path and status, what the fields say; no query.)
-        head = f"{_HEAD}{stamp}{_LOGGER}{orjson.dumps(message).decode()}"
+        head = f"{_HEAD}{stamp}{_LOGGER}{orjson.dumps(message, default=str).decode()}"
         body = orjson.dumps(fields, default=str).decode()
         handler.add_line(f"{head},{body[1:]}" if len(body) > 2 else f"{head}}}")
         return

@@ -121,6 +121,7 @@ def environment() -> jinja2.Environment:
     import jinja2
 
     class ScreenContext(jinja2.runtime.Context):
+        @jinja2.utils.internalcode  # kept out of template tracebacks, as Jinja2's own is
         def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
             # The screens call only the functions above and a dict's get (values.get):
             # none takes a context, so they are called as they are. Jinja2's own call
