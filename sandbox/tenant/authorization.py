@@ -23,8 +23,8 @@ def _remembered_hash(token: str) -> str:
 
 def bearer_hash(token: str) -> str:
     """token_hash of a presented access token, remembered for the 4,096 latest (a client
-    sends its token with every call; hashing it is a tenth of the token check). A token
-    longer than any the sandbox issues is hashed, never kept."""
+    sends the same token with every call). A token longer than any the sandbox issues is
+    hashed, never kept."""
     return _remembered_hash(token) if len(token) <= _LONGEST_KEPT else token_hash(token)
 
 
