@@ -20,27 +20,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
+from outside import child_env, sandbox_process  # noqa: E402
 from stores import SCENARIO, _cpu_seconds  # noqa: E402
-
-_RUNNING = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, "SANDBOX_ACCESS_LOG": "1"}
 
 
 def _flows(url: str, count: int) -> dict[str, float]:
@@ -49,7 +41,7 @@ def _flows(url: str, count: int) -> dict[str, float]:
         capture_output=True,
         text=True,
         check=True,
-        env=_env(),
+        env=child_env(),
         timeout=900,
     )
     found: dict[str, float] = json.loads(done.stdout)
@@ -58,41 +50,16 @@ def _flows(url: str, count: int) -> dict[str, float]:
     return found
 
 
-def _measure(tree: Path, scenario: Path, count: int, log_path: Path) -> tuple[float, float]:
+def _measure(tree: Path, scenario: Path, count: int) -> tuple[float, float]:
     """Linkages per second and ms of CPU per linkage of ``tree``'s server."""
-    with log_path.open("a") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "serve", "--port", "0", "--scenario", str(scenario)],
-            cwd=tree,  # ``-m sandbox`` imports the package of the working directory first
-            env=_env(),
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-        # A server that never says where it runs is stopped (its stdout then ends).
-        deadline = threading.Timer(_START_SECONDS, server.kill)
-        deadline.start()
-        try:
-            assert server.stdout is not None
-            url = next((m[1] for line in server.stdout if (m := _RUNNING.search(line))), "")
-            deadline.cancel()
-            if not url:
-                raise RuntimeError(f"{tree} did not start; see {log.name}")
-            _flows(url, 100)  # warm-up: first customers, caches
-            before = _cpu_seconds([server.pid])
-            per_second = _flows(url, count)["per_second"]
-            return per_second, (_cpu_seconds([server.pid]) - before) / count * 1000
-        finally:
-            deadline.cancel()
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-_START_SECONDS = 60
+    server = sandbox_process(scenario, cwd=tree)
+    try:
+        _flows(server.url, 100)  # warm-up: first customers, caches
+        before = _cpu_seconds(server.pids())
+        per_second = _flows(server.url, count)["per_second"]
+        return per_second, (_cpu_seconds(server.pids()) - before) / count * 1000
+    finally:
+        server.stop()
 
 
 def main() -> None:
@@ -108,7 +75,6 @@ def main() -> None:
         ["git", "-C", str(checkout), "worktree", "add", "--detach", "-q", str(other), args.commit],
         check=True,
     )
-    finished = False
     try:
         scenario = work / "bench.yaml"
         scenario.write_text(SCENARIO, encoding="utf-8")
@@ -120,9 +86,8 @@ def main() -> None:
         )
         for round_number in range(1, args.rounds + 1):
             order = trees if round_number % 2 else trees[::-1]  # neither always goes first
-            for number, (name, tree) in enumerate(order):
-                log = work / f"server-{number}-{round_number}.log"
-                per_second, cpu_ms = _measure(tree, scenario, args.flows, log)
+            for name, tree in order:
+                per_second, cpu_ms = _measure(tree, scenario, args.flows)
                 runs[name].append((per_second, cpu_ms))
                 print(
                     f"round {round_number}, {name}: {per_second:.1f} linkages/s, "
@@ -137,15 +102,11 @@ def main() -> None:
         mine, theirs = runs["this checkout"], runs[args.commit]
         ratio = statistics.median(m[1] / t[1] for m, t in zip(mine, theirs, strict=True))
         print(f"CPU per linkage, this checkout / {args.commit}: {ratio:.2f}x (median of rounds)")
-        finished = True
     finally:
         subprocess.run(
             ["git", "-C", str(checkout), "worktree", "remove", "--force", str(other)], check=False
         )
-        if finished:
-            shutil.rmtree(work, ignore_errors=True)
-        else:  # the servers' logs say why
-            print(f"the servers' logs are kept in {work}", file=sys.stderr)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

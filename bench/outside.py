@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -66,6 +67,7 @@ BANK = "2011"
 _OWN_HEADERS = {"Date", "Server", "Content-Length", "Connection", "Keep-Alive"}
 _RUNNING = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
 _BENCH_CLIENT = ("bench", "bench-secret")
+START_SECONDS = 120  # from the start to "Running on" at most
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -83,21 +85,30 @@ class Load:
 
 
 class Process:
-    """A server in its own process, started like a user starts it; ``url`` once it runs."""
+    """A server in its own process, started like a user starts it; ``url`` once it runs
+    (in ``cwd``, whose ``sandbox`` package ``-m sandbox`` then imports first)."""
 
-    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         self.started = time.perf_counter()
         self.log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=self.log, text=True, env=child_env(env)
+            command, stdout=subprocess.PIPE, stderr=self.log, text=True, env=child_env(env), cwd=cwd
         )
         assert self.process.stdout is not None
+        # A server that never says where it runs is stopped (its stdout then ends).
+        deadline = threading.Timer(START_SECONDS, self.process.kill)
+        deadline.start()
         self.url = ""
-        for line in self.process.stdout:
-            match = _RUNNING.search(line)
-            if match:
-                self.url = match[1]
-                break
+        try:
+            for line in self.process.stdout:
+                match = _RUNNING.search(line)
+                if match:
+                    self.url = match[1]
+                    break
+        finally:
+            deadline.cancel()
         if not self.url:
             raise RuntimeError(f"{command} did not start; see {self.log.name}")
 
@@ -116,15 +127,22 @@ class Process:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=15)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         self.log.close()
         Path(self.log.name).unlink(missing_ok=True)
 
 
-def sandbox_process(scenario: Path, env: dict[str, str] | None = None) -> Process:
+def sandbox_process(
+    scenario: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Process:
     return Process(
         [sys.executable, "-m", "sandbox", "serve", "--port", "0", "--scenario", str(scenario)],
         {"SANDBOX_ACCESS_LOG": "1", **(env or {})},
+        cwd,
     )
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -164,7 +166,10 @@ def _record_of(message: str, level: int = logging.INFO) -> logging.LogRecord:
     return logging.LogRecord("sandbox.access", level, __file__, 1, message, (), None)
 
 
-async def test_access_lines_take_the_fast_path_with_the_same_json() -> None:
+@contextlib.contextmanager
+def _configured_log() -> Iterator[io.StringIO]:
+    """The log as ``configure`` sets it up, its one handler writing to a string (the root
+    logger's handlers and level restored after)."""
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
     try:
@@ -173,19 +178,24 @@ async def test_access_lines_take_the_fast_path_with_the_same_json() -> None:
         assert isinstance(handler, LoopBufferedHandler)
         stream = io.StringIO()
         handler.setStream(stream)
+        yield stream
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+
+
+async def test_access_lines_take_the_fast_path_with_the_same_json() -> None:
+    with _configured_log() as stream:
         logs.access("GET /x 200", {"status": 200, "note": "本人認証"})
         logs.access("GET /y 404", {"status": 404})
         await asyncio.sleep(0)
         first, second = (json.loads(line) for line in await _written(stream, 2))
-        assert first["logger"] == "sandbox.access"
-        assert first["level"] == "info"
-        assert first["message"] == "GET /x 200"
-        assert (first["status"], first["note"]) == (200, "本人認証")
-        assert second["message"] == "GET /y 404"
-        assert first["ts"] <= second["ts"]
-    finally:
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
+    assert first["logger"] == "sandbox.access"
+    assert first["level"] == "info"
+    assert first["message"] == "GET /x 200"
+    assert (first["status"], first["note"]) == (200, "本人認証")
+    assert second["message"] == "GET /y 404"
+    assert first["ts"] <= second["ts"]
 
 
 @pytest.mark.parametrize(
@@ -197,26 +207,16 @@ async def test_access_lines_take_the_fast_path_with_the_same_json() -> None:
     ],
 )
 async def test_an_access_line_is_the_formatters_json_key_for_key(fields: dict[str, object]) -> None:
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    try:
-        logs.configure("INFO")
-        handler = root.handlers[0]
-        assert isinstance(handler, LoopBufferedHandler)
-        stream = io.StringIO()
-        handler.setStream(stream)
+    with _configured_log() as stream:
         logs.access('GET /x?"q" 200', fields)
         await asyncio.sleep(0)
         (line,) = await _written(stream, 1)
-        record = _record_of('GET /x?"q" 200')
-        setattr(record, FIELDS, fields)
-        expected = json.loads(JsonFormatter().format(record))
-        found = json.loads(line)
-        found["ts"] = expected["ts"] = "-"  # (read at different moments)
-        assert list(found.items()) == list(expected.items())
-    finally:
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
+    record = _record_of('GET /x?"q" 200')
+    setattr(record, FIELDS, fields)
+    expected = json.loads(JsonFormatter().format(record))
+    found = json.loads(line)
+    found["ts"] = expected["ts"] = "-"  # (read at different moments)
+    assert list(found.items()) == list(expected.items())
 
 
 def test_a_malformed_request_is_one_line_without_traceback_at_most_once_a_second() -> None:
