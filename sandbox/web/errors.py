@@ -22,7 +22,7 @@ from sandbox.errors import CATALOG, CatalogError, SandboxError
 from sandbox.tenant.tenant import Tenant
 from sandbox.web.common import NO_STORE, ControlError, fact, json_response, realm
 from sandbox.web.metrics import recorders
-from sandbox.web.render import render_page
+from sandbox.web.render import render_screen
 from sandbox.web.trace import trace_of
 
 log = logging.getLogger("sandbox.web")
@@ -180,7 +180,7 @@ def page(tenant: Tenant | None, template: str, status: int = 200, **context: Any
         "screen": template.removesuffix(".html"),
     }
     base.update(context)
-    response = render_page(template, base, status)
+    response = render_screen(template, base, status)
     response.headers["Cache-Control"] = "no-store"
     return response
 

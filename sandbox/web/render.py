@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from sandbox import ui_text
+from sandbox.web.page_cache import PageCache
 
 if TYPE_CHECKING:
     import jinja2
@@ -163,3 +164,16 @@ def render_page(name: str, context: dict[str, Any], status: int = 200) -> web.Re
     """An HTML response from template ``name``."""
     html = template(name).render(context)
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+def render_screen(name: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    """A linkage screen or error page from template ``name``: the same bytes as
+    :func:`render_page`, through the page cache (each page's own strings filled in)."""
+    html = screen_pages().render(name, context)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+@functools.cache
+def screen_pages() -> PageCache:
+    """The screens' page cache (one per process, like the environment)."""
+    return PageCache(environment(), template)

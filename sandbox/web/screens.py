@@ -121,7 +121,7 @@ async def render(
         "values": linkage.values,
     }
     if step == Step.ACCOUNT:
-        context["branches"] = tenant.scenario.bank.branches
+        context["branches"] = profile.branches  # (code, name) pairs
     elif step == Step.IDENTITY:
         this_year = (await now_of(request, tenant)).year
         context["years"] = year_choices(this_year)
