@@ -3,7 +3,8 @@
 A linkage id is already in the screen URLs, so the cookie needs no secrecy, only integrity:
 ``id:id:...:id.signature`` with an HMAC-SHA256 under the app's secret key. Another browser cannot
 claim a linkage it saw the URL of, and every worker with the same ``SANDBOX_SECRET_KEY``
-accepts the cookie. Reading it costs one HMAC; API requests never touch it.
+accepts the cookie. Reading a new one costs one HMAC (none when this process signed it
+for the response before); API requests never touch it.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def _read(request: web.Request) -> list[str]:
     value = cookie(request, _name(request))
     key = request.app[SESSION_KEY]
     if len(value) <= _CACHED_COOKIE:
-        owned = list(_verified(key, value)) if value else []
+        # (One this process signed for the last response needs no HMAC.)
+        signed = _SIGNED.get((key, value))
+        owned = list(signed if signed is not None else _verified(key, value) if value else ())
     else:  # longer than any cookie the sandbox sets: checked, never remembered
         owned = list(_verified.__wrapped__(key, value))
     trace.owned = owned
@@ -51,6 +54,11 @@ def _read(request: web.Request) -> list[str]:
 
 
 _CACHED_COOKIE = 1024  # characters; eight hosted linkage ids and a signature fit
+# Cookies this process signed, with their ids (the newest MAX_SIGNED): the browser sends
+# the new cookie on the very next request, which then needs no HMAC to trust it. Each id
+# list is what _verified would find in the cookie, so reading one is the same either way.
+_SIGNED: dict[tuple[bytes, str], tuple[str, ...]] = {}
+MAX_SIGNED = 1024
 
 
 def cookie(request: web.Request, name: str) -> str:
@@ -84,8 +92,13 @@ def _verified(key: bytes, value: str) -> tuple[str, ...]:
     if payload and value.isascii():
         expected = _signature(key, payload)
         if hmac.compare_digest(expected, signature):
-            return tuple(payload.split(":")[-MAX_LINKAGES_PER_SESSION:])
+            return _ids(payload)
     return ()
+
+
+def _ids(payload: str) -> tuple[str, ...]:
+    """The linkage ids a cookie's signed payload names (its newest eight)."""
+    return tuple(payload.split(":")[-MAX_LINKAGES_PER_SESSION:])
 
 
 async def owns(request: web.Request, linkage_id: str) -> bool:
@@ -112,7 +125,12 @@ def set_cookie(request: web.Request, response: web.StreamResponse) -> None:
     if not trace.owned_changed or trace.owned is None:
         return
     payload = ":".join(trace.owned)
-    value = f"{payload}.{_signature(request.app[SESSION_KEY], payload)}"
+    key = request.app[SESSION_KEY]
+    value = f"{payload}.{_signature(key, payload)}"
+    if payload and len(value) <= _CACHED_COOKIE and value.isascii():
+        if len(_SIGNED) >= MAX_SIGNED:
+            del _SIGNED[next(iter(_SIGNED))]  # the oldest
+        _SIGNED[(key, value)] = _ids(payload)
     if request.app[SECURE]:
         attributes = "HttpOnly; Secure; Path=/; SameSite=Lax"
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
@@ -88,3 +89,39 @@ def test_the_session_cookie_reads_as_aiohttps_parser_on_random_headers() -> None
         header = "".join(chance.choice(pieces) for _ in range(chance.randrange(1, 12)))
         request = make_mocked_request("GET", "/", headers={"Cookie": header})
         assert session.cookie(request, COOKIE) == request.cookies.get(COOKIE, ""), header
+
+
+async def test_a_cookie_this_process_signed_is_trusted_without_another_hmac(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = _app()
+    request = _request(app, "")
+    await session.bind(request, "L1")
+    await session.bind(request, "L2")
+    response = web.Response()
+    session.set_cookie(request, response)
+    value = response.headers["Set-Cookie"].split(";", 1)[0].removeprefix(f"{COOKIE}=")
+    signed: list[object] = []
+
+    def counted(*args: object) -> str:
+        signed.append(args)
+        return "x"
+
+    monkeypatch.setattr(session, "_signature", counted)
+    assert await owns(_request(app, value), "L1")  # the next request: no signature computed
+    assert await owns(_request(app, value), "L2")
+    assert signed == []
+    assert not await owns(_request(_app(b"t" * 32), value), "L1")  # another key: checked
+    assert signed  # (and refused)
+
+
+async def test_the_signed_cookies_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session, "_SIGNED", {})
+    monkeypatch.setattr(session, "MAX_SIGNED", 3)
+    app = _app()
+    for n in range(10):
+        request = _request(app, "")
+        await session.bind(request, f"L{n}")
+        session.set_cookie(request, web.Response())
+    assert len(session._SIGNED) == 3
+    assert [ids for _, ids in session._SIGNED.items()] == [("L7",), ("L8",), ("L9",)]
