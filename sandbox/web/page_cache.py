@@ -31,8 +31,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import escape
-
 if TYPE_CHECKING:
     import jinja2
     from jinja2 import nodes
@@ -73,6 +71,9 @@ class PageCache:
     ) -> None:
         self._environment = environment
         self._template = template  # a loaded template by name
+        from markupsafe import escape  # (made with the first page, as Jinja2 is)
+
+        self._escape = escape
         self._shapes: dict[str, Shape | None] = {}
         self._pages: dict[tuple[Any, ...], _Page | None] = {}
         nonce = secrets.token_hex(8)
@@ -103,7 +104,7 @@ class PageCache:
         if page is None:
             return self._plain(name, context)
         assert isinstance(page, _Page)
-        pieces = page.pieces
+        pieces, escape = page.pieces, self._escape
         out = [pieces[0]]
         for at, index in enumerate(page.order, 1):
             out.append(escape(filling[index]))
