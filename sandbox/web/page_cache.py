@@ -18,8 +18,9 @@ a hole that is not text, a template that names a template by a variable or calls
 function that reads the context: rendered as before, every time.
 
 The markers carry a random nonce drawn when the process starts, so no text a client
-sends can pose as one. Entries are bounded (MAX_PAGES, each at most MAX_PAGE_CHARACTERS);
-past the bound the oldest goes. Nothing here is state a client could observe: the same
+sends can pose as one. What is kept is bounded: MAX_PAGES shapes, MAX_CHARACTERS of text
+in all, none longer than MAX_PAGE_CHARACTERS (a screen is 1-8 K characters); past a bound
+the oldest goes. Nothing here is state a client could observe: the same
 context gives the same bytes, cached or not.
 """
 
@@ -42,7 +43,8 @@ HOLES = frozenset(
 # Screen functions that print their one argument, escaped, and nothing else of it.
 PRINTERS = frozenset({"csrf"})
 MAX_PAGES = 1024  # shapes kept at most (a shape: a template and everything but its holes)
-MAX_PAGE_CHARACTERS = 64 * 1024  # a longer page is rendered each time
+MAX_CHARACTERS = 2_000_000  # of all the shapes' text (at most 2 bytes each: about 4 MB)
+MAX_PAGE_CHARACTERS = 32 * 1024  # a longer page is rendered each time
 
 _ABSENT = object()  # a name the context does not have (the template raises as before)
 _DICT = object()  # in a key: the items of a dict follow
@@ -62,6 +64,11 @@ class _Page:
     pieces: tuple[str, ...]  # the text around the holes: one more than ``order``
     order: tuple[int, ...]  # which hole (an index into Shape.holes) goes after each piece
 
+    @property
+    def size(self) -> int:
+        """Characters of text kept."""
+        return sum(map(len, self.pieces))
+
 
 class PageCache:
     """Pages of one Jinja2 environment, by template and shape."""
@@ -76,6 +83,7 @@ class PageCache:
         self._escape = escape
         self._shapes: dict[str, Shape | None] = {}
         self._pages: dict[tuple[Any, ...], _Page | None] = {}
+        self._characters = 0  # of the kept pages' pieces
         nonce = secrets.token_hex(8)
         self._marker = "\x00" + nonce + "{}\x00"
         self._split = re.compile("\x00" + nonce + r"(\d+)\x00")
@@ -144,9 +152,15 @@ class PageCache:
         text = self._plain(name, marked)
         parts = self._split.split(text)
         page = _Page(tuple(parts[0::2]), tuple(int(i) for i in parts[1::2]))
-        if len(self._pages) >= MAX_PAGES:
-            del self._pages[next(iter(self._pages))]  # the oldest shape
-        self._pages[key] = page if len(text) <= MAX_PAGE_CHARACTERS else None
+        kept = len(text) <= MAX_PAGE_CHARACTERS
+        size = page.size if kept else 0
+        while self._pages and (
+            len(self._pages) >= MAX_PAGES or self._characters + size > MAX_CHARACTERS
+        ):
+            oldest = self._pages.pop(next(iter(self._pages)))
+            self._characters -= oldest.size if oldest is not None else 0
+        self._pages[key] = page if kept else None
+        self._characters += size
         return page
 
 

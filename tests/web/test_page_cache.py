@@ -190,3 +190,14 @@ def test_the_cache_keeps_a_bounded_number_of_pages(monkeypatch: pytest.MonkeyPat
     assert cache.render("page", {"title": long, "csrf_token": "1"}) == long + "1"
     assert cache.render("page", {"title": long, "csrf_token": "2"}) == long + "2"
     assert rendered.count("page") == 22  # the long page is not kept: rendered each time
+
+
+def test_the_cache_keeps_a_bounded_amount_of_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(page_cache, "MAX_CHARACTERS", 100)
+    cache, _ = _counting(_env(page="{{ title }}{{ csrf_token }}"))
+    for n in range(10):
+        title = f"{n:02d}" + "x" * 28  # 30 characters of text around one hole
+        assert cache.render("page", {"title": title, "csrf_token": "t"}) == title + "t"
+        assert cache._characters <= 100
+    assert len(cache) == 3  # the newest three
+    assert cache._characters == 90
