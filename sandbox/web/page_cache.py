@@ -3,34 +3,49 @@
 Two customers on screen ① see the same page but for the form's action URL and its CSRF
 token. A :class:`PageCache` renders a template once with markers in place of those
 strings (its *holes*), keeps the text between them, and answers the next page with the
-same everything-else by joining that text with the new strings, escaped as the template
-escapes them. Rendering is a tenth of a linkage's instructions; joining is a few per cent
-of rendering.
+same everything-else by joining that text with the new strings, escaped with markupsafe as
+Jinja2's autoescaping escapes a printed value. Rendering was a tenth of a linkage's
+instructions; joining is a few per cent of rendering.
 
 Which strings may be holes is read from the template's syntax tree (its own and the
-templates it extends), not trusted to a list alone: a name in :data:`HOLES` is a hole of a
-template only where the template does nothing with it but print it, as ``{{ name }}`` or
-as the one argument of a function in :data:`PRINTERS`. Anywhere it is tested, sliced,
-filtered, assigned or passed on, the whole value becomes part of the key instead. The key
-is the value of every other name the template reads; of a dict the template reads only
-through ``.get("literal")`` calls, just those entries. A page whose key cannot be hashed,
-a hole that is not text, a template that names a template by a variable or calls a
-function that reads the context: rendered as before, every time.
+templates it extends or includes), not trusted to a list alone: a name in :data:`HOLES` is
+a hole of a template only where the template does nothing with it but print it, as
+``{{ name }}`` or as the one argument of a function in :data:`PRINTERS`. Anywhere it is
+tested, sliced, filtered, assigned or passed on, the whole value becomes part of the key
+instead. The key is the value of every other name the template reads, with its type; of a
+dict the template reads only through ``.get("literal")`` calls, just those entries. The
+check covers the constructs the screens use; a template with anything that could take a
+printed value apart (a filter, set, macro or call block, an autoescape block, ``self``,
+``super``, ``caller``, a call of a function the environment does not define, or one handed
+the context), an environment with ``finalize`` or autoescaping by file name, a template
+named by a variable: not cached. So is a page whose key holds a value of another type than
+text, numbers, booleans, None, and tuples and dicts of them, or whose hole is not text.
 
-The markers carry a random nonce drawn when the process starts, so no text a client
-sends can pose as one. What is kept is bounded: MAX_PAGES shapes, MAX_CHARACTERS of text
-in all, none longer than MAX_PAGE_CHARACTERS (a screen is 1-8 K characters); past a bound
-the oldest goes. Nothing here is state a client could observe: the same
-context gives the same bytes, cached or not.
+And each shape is checked once more when it is learnt: the pieces filled with the page's
+own strings must give the bytes Jinja2 gave that page, or the shape is kept as one never to
+cache. A shape is learnt the second time it is seen, so a page shown once (a form re-shown
+with one customer's typed errors) costs a key and Jinja2's render, as before, and never
+pushes out a page that comes back.
+
+The markers carry a random nonce drawn when the process starts, so no text a client sends
+can pose as one (and one that did would fail the check above). What is kept is bounded:
+MAX_PAGES shapes, MAX_CHARACTERS of their text in all, none longer than
+MAX_PAGE_CHARACTERS (a screen is 1-8 K characters), the oldest going first; the keys,
+which hold what a customer typed (256 characters a field at most), come on top, bounded by
+the number of shapes. Nothing here is state a client could observe: the same context gives
+the same bytes, cached or not.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from sandbox.web.render import Choices
 
 if TYPE_CHECKING:
     import jinja2
@@ -43,11 +58,33 @@ HOLES = frozenset(
 # Screen functions that print their one argument, escaped, and nothing else of it.
 PRINTERS = frozenset({"csrf"})
 MAX_PAGES = 1024  # shapes kept at most (a shape: a template and everything but its holes)
-MAX_CHARACTERS = 2_000_000  # of all the shapes' text (at most 2 bytes each: about 4 MB)
+# Of all the kept shapes' text: 2-8 MB (CPython keeps 1, 2 or 4 bytes a character).
+MAX_CHARACTERS = 2_000_000
 MAX_PAGE_CHARACTERS = 32 * 1024  # a longer page is rendered each time
+MAX_SEEN = 4096  # keys seen once, remembered by their hash until the shape comes back
 
 _ABSENT = object()  # a name the context does not have (the template raises as before)
 _DICT = object()  # in a key: the items of a dict follow
+_ENTRIES = object()  # in a key: the entries of a dict read through .get follow
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def _typed(value: Any) -> Any:
+    """``value`` as a key part that equals another only for the same text: ``True``, ``1``
+    and ``1.0`` print differently, so do ``Markup`` and ``str``. TypeError for a value
+    whose type is not plain data (an object could change after its page was learnt)."""
+    kind = value.__class__
+    if kind is str or value is None or value is _ABSENT:
+        return value
+    if kind in _LEAVES:
+        return kind, value
+    if kind is tuple:
+        return tuple, *map(_typed, value)
+    if kind is Choices:  # text only, by construction
+        return value
+    if kind is dict:
+        return _DICT, *((_typed(k), _typed(v)) for k, v in value.items())
+    raise TypeError(f"{kind.__name__} is not kept in a page's key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +106,15 @@ class _Page:
         """Characters of text kept."""
         return sum(map(len, self.pieces))
 
+    def filled(self, filling: list[str], escape: Callable[[str], str]) -> str:
+        """The page, each hole's string escaped in its place."""
+        pieces = self.pieces
+        out = [pieces[0]]
+        for at, index in enumerate(self.order, 1):
+            out.append(escape(filling[index]))
+            out.append(pieces[at])
+        return "".join(out)
+
 
 class PageCache:
     """Pages of one Jinja2 environment, by template and shape."""
@@ -82,8 +128,9 @@ class PageCache:
 
         self._escape = escape
         self._shapes: dict[str, Shape | None] = {}
-        self._pages: dict[tuple[Any, ...], _Page | None] = {}
+        self._pages: dict[tuple[Any, ...], _Page | None] = {}  # None: never cached
         self._characters = 0  # of the kept pages' pieces
+        self._seen: set[int] = set()  # hashes of keys seen once
         nonce = secrets.token_hex(8)
         self._marker = "\x00" + nonce + "{}\x00"
         self._split = re.compile("\x00" + nonce + r"(\d+)\x00")
@@ -99,25 +146,27 @@ class PageCache:
         filling = []
         for hole in shape.holes:
             value = context.get(hole, _ABSENT)
-            if not isinstance(value, str):
-                return self._plain(name, context)  # absent, or not text: as before
+            if value.__class__ is not str:
+                return self._plain(name, context)  # absent, or not plain text: as before
             filling.append(value)
-        key = self._key(name, shape, context)
         try:
+            key = self._key(name, shape, context)
             page = self._pages.get(key, _ABSENT)
-        except TypeError:  # a value without a hash (a list, a dict read as a whole)
+        except TypeError:  # a value that is not plain data
             return self._plain(name, context)
         if page is _ABSENT:
-            page = self._learn(name, shape, context, key)
+            seen = hash(key)
+            if seen not in self._seen:  # the first time: as before, and remembered
+                if len(self._seen) >= MAX_SEEN:
+                    self._seen.clear()
+                self._seen.add(seen)
+                return self._plain(name, context)
+            self._seen.discard(seen)
+            return self._learn(name, shape, context, key)
         if page is None:
             return self._plain(name, context)
         assert isinstance(page, _Page)
-        pieces, escape = page.pieces, self._escape
-        out = [pieces[0]]
-        for at, index in enumerate(page.order, 1):
-            out.append(escape(filling[index]))
-            out.append(pieces[at])
-        return "".join(out)
+        return page.filled(filling, self._escape)
 
     def __len__(self) -> int:
         return len(self._pages)
@@ -129,42 +178,67 @@ class PageCache:
     def _key(name: str, shape: Shape, context: dict[str, Any]) -> tuple[Any, ...]:
         get = context.get
         parts: list[Any] = [name]
-        for n in shape.whole:
-            value = get(n, _ABSENT)
-            # A plain dict (field_errors) counts by its items, in order, marked as a dict's.
-            parts.append(value if value.__class__ is not dict else (_DICT, *value.items()))
+        parts.extend(_typed(get(n, _ABSENT)) for n in shape.whole)
         for mapping_name, keys in shape.entries:
             mapping = get(mapping_name, _ABSENT)
             if mapping.__class__ is dict:
-                parts.extend(mapping.get(k, _ABSENT) for k in keys)
+                parts.append((_ENTRIES, *(_typed(mapping.get(k, _ABSENT)) for k in keys)))
             else:  # not a plain dict: its .get might be anything, so all of it counts
-                parts.append(mapping)
+                parts.append(_typed(mapping))
         return tuple(parts)
 
-    def _learn(
-        self, name: str, shape: Shape, context: dict[str, Any], key: tuple[Any, ...]
-    ) -> _Page:
-        """Render with markers for the holes and keep the text between them (a page too
-        long to keep is remembered as such, and serves this one request)."""
+    def _learn(self, name: str, shape: Shape, context: dict[str, Any], key: tuple[Any, ...]) -> str:
+        """Render with markers for the holes, keep the text between them if it gives back
+        this page's own bytes, and answer the page."""
+        text = self._plain(name, context)
         marked = dict(context)
         for index, hole in enumerate(shape.holes):
             marked[hole] = self._marker.format(index)
-        text = self._plain(name, marked)
-        parts = self._split.split(text)
-        page = _Page(tuple(parts[0::2]), tuple(int(i) for i in parts[1::2]))
-        kept = len(text) <= MAX_PAGE_CHARACTERS
-        size = page.size if kept else 0
+        parts = self._split.split(self._plain(name, marked))
+        page: _Page | None = _Page(tuple(parts[0::2]), tuple(int(i) for i in parts[1::2]))
+        assert page is not None
+        filling = [context[hole] for hole in shape.holes]
+        if len(text) > MAX_PAGE_CHARACTERS or not _fills(page, filling, self._escape, text):
+            page = None  # too long to keep, or not this page: never cached
+        size = page.size if page is not None else 0
         while self._pages and (
             len(self._pages) >= MAX_PAGES or self._characters + size > MAX_CHARACTERS
         ):
             oldest = self._pages.pop(next(iter(self._pages)))
             self._characters -= oldest.size if oldest is not None else 0
-        self._pages[key] = page if kept else None
+        self._pages[key] = page
         self._characters += size
-        return page
+        return text
+
+
+def _fills(page: _Page, filling: list[str], escape: Callable[[str], str], text: str) -> bool:
+    try:
+        return page.filled(filling, escape) == text
+    except IndexError:  # a marker number beyond the holes (text that posed as one)
+        return False
 
 
 # The template's syntax tree ------------------------------------------------------------
+
+
+@functools.cache
+def _takes_apart() -> tuple[type, ...]:
+    from jinja2 import nodes
+
+    # Blocks whose output becomes a value (filtered, assigned, a macro's or a call's
+    # result) and autoescape blocks: inside them, a printed hole is not what the page shows.
+    return (
+        nodes.FilterBlock,
+        nodes.AssignBlock,
+        nodes.Macro,
+        nodes.CallBlock,
+        nodes.EvalContextModifier,
+    )
+
+
+# (ScopedEvalContextModifier, {% autoescape %}, is an EvalContextModifier.)
+# Names that hand a block's output to the template as a value.
+_OUTPUT_AS_VALUE = frozenset({"self", "super", "caller"})
 
 
 def shape_of(environment: jinja2.Environment, name: str) -> Shape | None:
@@ -172,6 +246,9 @@ def shape_of(environment: jinja2.Environment, name: str) -> Shape | None:
     when that cannot be known from its tree."""
     from jinja2 import meta, nodes
 
+    if environment.finalize is not None or environment.autoescape is not True:
+        return None  # printed values pass through more than markupsafe's escape
+    takes_apart = _takes_apart()
     whole: set[str] = set()
     entries: dict[str, set[str]] = {}
     printed: set[str] = set()
@@ -190,12 +267,12 @@ def shape_of(environment: jinja2.Environment, name: str) -> Shape | None:
                 return None  # a template named by a variable: cannot be followed
             todo.append(referenced)
         for node, parent, grandparent in _walk(tree):
-            if isinstance(node, (nodes.Call, nodes.Filter, nodes.Test)) and _reads_context(
-                environment, node
-            ):
+            if isinstance(node, takes_apart) or _reads_context(environment, node):
                 return None
             if not isinstance(node, nodes.Name):
                 continue
+            if node.name in _OUTPUT_AS_VALUE:
+                return None
             if node.ctx != "load":
                 assigned.add(node.name)
             elif _printed(node, parent):
@@ -263,12 +340,15 @@ def _entry_read(
 
 def _reads_context(environment: jinja2.Environment, node: nodes.Node) -> bool:
     """A call of a global, filter or test that is handed the context (it could read any
-    name, so no key would be complete)."""
+    name, so no key would be complete), or of a function the environment does not define
+    (one the context brings could be such a function)."""
     from jinja2 import nodes
 
     found: Any = None
     if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
         found = environment.globals.get(node.node.name)
+        if found is None:
+            return True
     elif isinstance(node, nodes.Filter):
         found = environment.filters.get(node.name)
     elif isinstance(node, nodes.Test):

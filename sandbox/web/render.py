@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from sandbox import ui_text
-from sandbox.web.page_cache import PageCache
 
 if TYPE_CHECKING:
     import jinja2
+
+    from sandbox.web.page_cache import PageCache
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -175,5 +176,8 @@ def render_screen(name: str, context: dict[str, Any], status: int = 200) -> web.
 
 @functools.cache
 def screen_pages() -> PageCache:
-    """The screens' page cache (one per process, like the environment)."""
+    """The screens' page cache (one per process, made with the first page, like the
+    environment)."""
+    from sandbox.web.page_cache import PageCache
+
     return PageCache(environment(), template)
