@@ -23,8 +23,13 @@ async def test_every_kind_of_answer_carries_the_security_headers_once(client: An
         ),
         "static file": await client.get("/static/sandbox.css"),
         "unknown path": await client.get("/nowhere"),
+        "HTTP exception raised through": await client.get("/static/"),  # a directory: 403
     }
+    async with client.get("/_sandbox/console/events?bank=" + BANK) as stream:
+        answers["stream prepared by its handler"] = stream  # headers sent before the body
     assert answers["data answer"].status == 200
+    assert answers["HTTP exception raised through"].status == 403
+    assert answers["stream prepared by its handler"].status == 200
     for kind, response in answers.items():
         for name, value in SECURITY_HEADERS.items():
             assert response.headers.getall(name, []) == [value], (kind, name)
