@@ -17,7 +17,7 @@ from sandbox.web.errors import error_middleware
 from sandbox.web.hosted import SCENARIOS, hosted_guard
 from sandbox.web.hosted import add_routes as hosted_routes
 from sandbox.web.keys import REGISTRY, SETTINGS
-from sandbox.web.middleware import KNOWN_HOSTS, journal_middleware
+from sandbox.web.middleware import KNOWN_HOSTS, finish_headers, journal_middleware
 from sandbox.web.quotas import RATE_LIMITS, RateLimits
 from sandbox.web.session import SECURE, SESSION_KEY, session_key
 
@@ -84,6 +84,7 @@ def create_app(
     app[SESSION_KEY] = session_key(settings.secret_key)
     app[KNOWN_HOSTS] = {}
     app[SECURE] = (settings.public_url or "").startswith("https://")
+    app.on_response_prepare.append(finish_headers)
     app.router.add_static("/static/", Path(__file__).parent / "static", name="static")
     from sandbox.web import (
         authorize,

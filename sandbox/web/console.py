@@ -34,7 +34,6 @@ from sandbox.web.common import ControlError, control_tenant
 from sandbox.web.control import arm_rule, check_clock_range, upload_scenario
 from sandbox.web.hosted import CONSOLE_COOKIE, caller_workspace
 from sandbox.web.keys import REGISTRY, SETTINGS
-from sandbox.web.middleware import finish_headers
 from sandbox.web.render import render_page
 from sandbox.web.session import SECURE, SESSION_KEY
 
@@ -353,7 +352,6 @@ async def console_events(request: web.Request) -> web.StreamResponse:
             "X-Accel-Buffering": "no",
         }
     )
-    finish_headers(request, response)  # (prepared here: the middleware would come too late)
     await response.prepare(request)
     loop = asyncio.get_running_loop()
     ends = loop.time() + STREAM_SECONDS

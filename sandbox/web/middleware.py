@@ -78,14 +78,9 @@ def _cross_site_control(request: web.Request) -> bool:
     return origin == "null" or urlsplit(origin).netloc != request.host
 
 
-def finish_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Frame, referrer and sniffing protection on every response, and the session cookie
-    when a screen bound a linkage: added by the journal middleware to every response it
-    answers or sees raised, before aiohttp prepares it, and by a handler that prepares a
-    response itself (a stream) before it does. (An on_response_prepare signal would do it
-    for every response too, at 2% of a linkage's instructions: the signal's machinery.)"""
-    if response.prepared:
-        return  # its headers have gone out
+async def finish_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: frame, referrer and sniffing protection on every response, and
+    the session cookie when a screen bound a linkage."""
     headers = response.headers
     for name, value in _SECURITY:  # each kept if the handler set it (a data answer: all)
         headers.setdefault(name, value)
@@ -125,12 +120,10 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
             response = await _refuse_nul(request)
         else:
             response = await handler(request)
-        finish_headers(request, response)
         status = response.status
         answered = response
         return response
-    except web.HTTPException as exc:  # aiohttp answers it as the response it is
-        finish_headers(request, exc)
+    except web.HTTPException as exc:
         status = exc.status
         raise
     except (asyncio.CancelledError, ConnectionResetError):
