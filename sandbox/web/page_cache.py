@@ -195,11 +195,11 @@ class PageCache:
         for index, hole in enumerate(shape.holes):
             marked[hole] = self._marker.format(index)
         parts = self._split.split(self._plain(name, marked))
-        page: _Page | None = _Page(tuple(parts[0::2]), tuple(int(i) for i in parts[1::2]))
-        assert page is not None
+        learnt = _Page(tuple(parts[0::2]), tuple(int(i) for i in parts[1::2]))
         filling = [context[hole] for hole in shape.holes]
-        if len(text) > MAX_PAGE_CHARACTERS or not _fills(page, filling, self._escape, text):
-            page = None  # too long to keep, or not this page: never cached
+        fits = len(text) <= MAX_PAGE_CHARACTERS
+        # Too long to keep, or not this page's bytes: a shape never cached.
+        page = learnt if fits and _fills(learnt, filling, self._escape, text) else None
         size = page.size if page is not None else 0
         while self._pages and (
             len(self._pages) >= MAX_PAGES or self._characters + size > MAX_CHARACTERS
