@@ -66,7 +66,7 @@ MAX_SEEN = 4096  # keys seen once, remembered by their hash until the shape come
 _ABSENT = object()  # a name the context does not have (the template raises as before)
 _DICT = object()  # in a key: the items of a dict follow
 _ENTRIES = object()  # in a key: the entries of a dict read through .get follow
-_LEAVES = frozenset({str, int, float, bool, type(None)})
+_LEAVES = frozenset({int, float, bool})  # (text and None stand for themselves)
 
 
 def _typed(value: Any) -> Any:

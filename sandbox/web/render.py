@@ -163,15 +163,17 @@ def template(name: str) -> jinja2.Template:
 
 def render_page(name: str, context: dict[str, Any], status: int = 200) -> web.Response:
     """An HTML response from template ``name``."""
-    html = template(name).render(context)
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    return _html(template(name).render(context), status)
 
 
 def render_screen(name: str, context: dict[str, Any], status: int = 200) -> web.Response:
     """A linkage screen or error page from template ``name``: the same bytes as
     :func:`render_page`, through the page cache (each page's own strings filled in)."""
-    html = screen_pages().render(name, context)
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    return _html(screen_pages().render(name, context), status)
+
+
+def _html(text: str, status: int) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
 
 
 @functools.cache
