@@ -8,9 +8,11 @@ time, and a restart continues where the clock stood.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from sandbox.copies import replace
 
 JST = ZoneInfo("Asia/Tokyo")
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
+from sandbox.copies import replace
 from sandbox.domain.bank import Account, Customer
 from sandbox.domain.directory import account_ref
 from sandbox.domain.forms import ACCOUNT_FIELDS, IDENTITY_FIELDS, AccountInput

@@ -18,11 +18,12 @@ them atomically (one read-modify-write per attempt).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from sandbox.clock import JST, jst_date, next_midnight, to_jst
+from sandbox.copies import replace
 
 Kind = Literal["identity", "pin"]
 FailureResult = Literal["counted", "locked_now", "locked"]

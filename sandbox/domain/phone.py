@@ -12,11 +12,12 @@ These are pure functions of one :class:`PhoneChallenge`; a store holds the chall
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from sandbox.clock import to_jst
+from sandbox.copies import replace
 from sandbox.domain.bank import normalize_phone
 
 Status = Literal["waiting", "verified", "expired", "unknown"]

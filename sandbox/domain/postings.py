@@ -16,10 +16,11 @@ import hashlib
 import secrets
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sandbox.clock import to_jst
+from sandbox.copies import replace
 from sandbox.domain.ledger import Ledger, Transaction, TransactionType
 
 MAX_DESCRIPTION = 48  # characters of a 摘要 kept

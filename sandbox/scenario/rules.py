@@ -8,10 +8,11 @@ random stream that lives in a process.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from sandbox.clock import to_jst
+from sandbox.copies import replace
 from sandbox.domain.records import RuleCount
 from sandbox.scenario.model import Fault, RuleModel
 from sandbox.steps import Step

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from sandbox.clock import ClockState
+from sandbox.copies import replace
 from sandbox.domain.linkage import Linkage
 from sandbox.domain.lockout import LockRecord
 from sandbox.domain.oauth.tokens import CodeRecord, GrantRecord

@@ -16,7 +16,6 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -26,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from sandbox.clock import ClockState, wall_seconds
+from sandbox.copies import replace
 from sandbox.domain.linkage import Linkage
 from sandbox.domain.lockout import LockRecord
 from sandbox.domain.oauth.tokens import CodeRecord, GrantRecord

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from sandbox.copies import replace
 from sandbox.domain.oauth import pkce
 from sandbox.domain.oauth.authorize import AuthRequest, scope_tokens
 from sandbox.domain.oauth.errors import BearerError, TokenError
