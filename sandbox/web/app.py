@@ -13,6 +13,7 @@ from sandbox.scenario.sources import Loaded, served_scenarios
 from sandbox.settings import Settings
 from sandbox.store import open_store
 from sandbox.tenant.registry import Registry
+from sandbox.web import routing
 from sandbox.web.errors import error_middleware
 from sandbox.web.hosted import SCENARIOS, hosted_guard
 from sandbox.web.hosted import add_routes as hosted_routes
@@ -122,4 +123,5 @@ def create_app(
         module.add_routes(app)
     if hosted:
         hosted_routes(app)
+    routing.install(app.router)  # the bank's routes found by their shape, not one by one
     return app
