@@ -67,10 +67,8 @@ async def test_every_path_resolves_as_aiohttp_resolves_it(hosted: bool) -> None:
     assert routing.groups(app.router), "the bank's routes are indexed"
     for path, method in itertools.product(PATHS, METHODS):
         request = make_mocked_request(method, path, app=app)
-        assert _answer(await index.resolve(request)) == _answer(await index._general(request)), (
-            method,
-            path,
-        )
+        indexed, general = await index.resolve(request), await index._general(request)
+        assert _answer(indexed) == _answer(general), (method, path)
 
 
 async def test_each_bank_request_tries_only_the_routes_of_its_shape(
