@@ -28,7 +28,7 @@ import calendar
 import hashlib
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
 from typing import Literal
@@ -158,9 +158,26 @@ def _cycle_of(day: date) -> tuple[int, int]:
 
 
 def _at(day: date, rng: random.Random, first_hour: int, last_hour: int) -> datetime:
-    """A deterministic time of day between ``first_hour``:00 and ``last_hour``:59:59."""
-    moment = time(rng.randint(first_hour, last_hour), rng.randrange(60), rng.randrange(60))
-    return datetime.combine(day, moment, tzinfo=JST)
+    """A deterministic time of day between ``first_hour``:00 and ``last_hour``:59:59.
+
+    The very numbers of ``time(rng.randint(first_hour, last_hour), rng.randrange(60),
+    rng.randrange(60))``, drawn as those calls draw them (random.Random's
+    ``_randbelow``: the fewest bits that hold the range, drawn again while out of it),
+    without their six Python calls: every statement line has a time of day.
+    """
+    bits = rng.getrandbits
+    span = last_hour - first_hour + 1
+    width = span.bit_length()
+    hour = bits(width)
+    while hour >= span:
+        hour = bits(width)
+    minute = bits(6)  # 60 needs six bits
+    while minute >= 60:
+        minute = bits(6)
+    second = bits(6)
+    while second >= 60:
+        second = bits(6)
+    return datetime(day.year, day.month, day.day, first_hour + hour, minute, second, tzinfo=JST)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

@@ -314,3 +314,22 @@ def test_time_deposit_interest_after_tax(
     principal: int, rate: float, start: date, end: date, expected: int
 ) -> None:
     assert time_deposit_interest(principal, rate, start, end) == expected
+
+
+@pytest.mark.parametrize(("first", "last"), [(0, 2), (5, 7), (6, 9), (8, 20), (9, 14), (10, 15)])
+def test_times_of_day_are_the_draws_of_randint_and_randrange(first: int, last: int) -> None:
+    # A statement's line times are what rng.randint / rng.randrange would give, so they
+    # never change between releases; and the generator is left where those leave it.
+    from sandbox.domain.ledger import _at
+
+    day = date(2026, 11, 25)
+    for seed in range(300):
+        ours, theirs = random.Random(f"at:{seed}"), random.Random(f"at:{seed}")
+        moment = _at(day, ours, first, last)
+        hour, minute, second = (
+            theirs.randint(first, last),
+            theirs.randrange(60),
+            theirs.randrange(60),
+        )
+        assert moment == datetime(2026, 11, 25, hour, minute, second, tzinfo=JST)
+        assert ours.random() == theirs.random()
