@@ -178,7 +178,10 @@ class PageCache:
     def _key(name: str, shape: Shape, context: dict[str, Any]) -> tuple[Any, ...]:
         get = context.get
         parts: list[Any] = [name]
-        parts.extend(_typed(get(n, _ABSENT)) for n in shape.whole)
+        for whole in shape.whole:
+            value = get(whole, _ABSENT)
+            # (Text and None stand for themselves: most values, so _typed is not called.)
+            parts.append(value if value.__class__ is str or value is None else _typed(value))
         for mapping_name, keys in shape.entries:
             mapping = get(mapping_name, _ABSENT)
             if mapping.__class__ is dict:
