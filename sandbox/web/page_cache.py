@@ -5,7 +5,9 @@ token. A :class:`PageCache` renders a template once with markers in place of tho
 strings (its *holes*), keeps the text between them, and answers the next page with the
 same everything-else by joining that text with the new strings, escaped with markupsafe as
 Jinja2's autoescaping escapes a printed value. Rendering was a tenth of a linkage's
-instructions; joining is a few per cent of rendering.
+instructions; joining is a few per cent of rendering. The text is kept as UTF-8, the bytes
+the response sends, so a page is never encoded again: encoding a screen (Japanese text,
+two bytes a character in Python) was another 2% of a linkage.
 
 Which strings may be holes is read from the template's syntax tree (its own and the
 templates it extends or includes), not trusted to a list alone: a name in :data:`HOLES` is
@@ -29,8 +31,8 @@ pushes out a page that comes back.
 
 The markers carry a random nonce drawn when the process starts, so no text a client sends
 can pose as one (and one that did would fail the check above). What is kept is bounded:
-MAX_PAGES shapes, MAX_CHARACTERS of their text in all, none longer than
-MAX_PAGE_CHARACTERS (a screen is 1-8 K characters), the oldest going first; the keys,
+MAX_PAGES shapes, MAX_BYTES of their text in all, none longer than MAX_PAGE_BYTES (a
+screen is 2-20 KB), the oldest going first; the keys,
 which hold what a customer typed (256 characters a field at most), come on top, bounded by
 the number of shapes. Nothing here is state a client could observe: the same context gives
 the same bytes, cached or not.
@@ -59,8 +61,8 @@ HOLES = frozenset(
 PRINTERS = frozenset({"csrf"})
 MAX_PAGES = 1024  # shapes kept at most (a shape: a template and everything but its holes)
 # Of all the kept shapes' text: 2-8 MB (CPython keeps 1, 2 or 4 bytes a character).
-MAX_CHARACTERS = 2_000_000
-MAX_PAGE_CHARACTERS = 32 * 1024  # a longer page is rendered each time
+MAX_BYTES = 4_000_000  # of all the kept shapes' UTF-8 text
+MAX_PAGE_BYTES = 64 * 1024  # a longer page is rendered each time
 MAX_SEEN = 4096  # keys seen once, remembered by their hash until the shape comes back
 
 _ABSENT = object()  # a name the context does not have (the template raises as before)
@@ -98,22 +100,22 @@ class Shape:
 
 @dataclass(frozen=True, slots=True)
 class _Page:
-    pieces: tuple[str, ...]  # the text around the holes: one more than ``order``
+    pieces: tuple[bytes, ...]  # the UTF-8 text around the holes: one more than ``order``
     order: tuple[int, ...]  # which hole (an index into Shape.holes) goes after each piece
 
     @property
     def size(self) -> int:
-        """Characters of text kept."""
+        """Bytes of text kept."""
         return sum(map(len, self.pieces))
 
-    def filled(self, filling: list[str], escape: Callable[[str], str]) -> str:
-        """The page, each hole's string escaped in its place."""
+    def filled(self, filling: list[str], escape: Callable[[str], str]) -> bytes:
+        """The page in UTF-8, each hole's string escaped in its place."""
         pieces = self.pieces
         out = [pieces[0]]
         for at, index in enumerate(self.order, 1):
-            out.append(escape(filling[index]))
+            out.append(escape(filling[index]).encode())
             out.append(pieces[at])
-        return "".join(out)
+        return b"".join(out)
 
 
 class PageCache:
@@ -129,14 +131,14 @@ class PageCache:
         self._escape = escape
         self._shapes: dict[str, Shape | None] = {}
         self._pages: dict[tuple[Any, ...], _Page | None] = {}  # None: never cached
-        self._characters = 0  # of the kept pages' pieces
+        self._bytes = 0  # of the kept pages' pieces
         self._seen: set[int] = set()  # hashes of keys seen once
         nonce = secrets.token_hex(8)
         self._marker = "\x00" + nonce + "{}\x00"
         self._split = re.compile("\x00" + nonce + r"(\d+)\x00")
 
-    def render(self, name: str, context: dict[str, Any]) -> str:
-        """Template ``name`` rendered with ``context``: the same text as Jinja2 gives."""
+    def render(self, name: str, context: dict[str, Any]) -> bytes:
+        """Template ``name`` rendered with ``context``: the text Jinja2 gives, in UTF-8."""
         shape = self._shapes.get(name, _ABSENT)
         if shape is _ABSENT:
             shape = self._shapes[name] = shape_of(self._environment, name)
@@ -171,7 +173,10 @@ class PageCache:
     def __len__(self) -> int:
         return len(self._pages)
 
-    def _plain(self, name: str, context: dict[str, Any]) -> str:
+    def _plain(self, name: str, context: dict[str, Any]) -> bytes:
+        return self._text(name, context).encode()
+
+    def _text(self, name: str, context: dict[str, Any]) -> str:
         return self._template(name).render(context)
 
     @staticmethod
@@ -190,31 +195,32 @@ class PageCache:
                 parts.append(_typed(mapping))
         return tuple(parts)
 
-    def _learn(self, name: str, shape: Shape, context: dict[str, Any], key: tuple[Any, ...]) -> str:
+    def _learn(
+        self, name: str, shape: Shape, context: dict[str, Any], key: tuple[Any, ...]
+    ) -> bytes:
         """Render with markers for the holes, keep the text between them if it gives back
         this page's own bytes, and answer the page."""
         text = self._plain(name, context)
         marked = dict(context)
         for index, hole in enumerate(shape.holes):
             marked[hole] = self._marker.format(index)
-        parts = self._split.split(self._plain(name, marked))
-        learnt = _Page(tuple(parts[0::2]), tuple(int(i) for i in parts[1::2]))
+        parts = self._split.split(self._text(name, marked))
+        pieces = tuple(piece.encode() for piece in parts[0::2])
+        learnt = _Page(pieces, tuple(int(i) for i in parts[1::2]))
         filling = [context[hole] for hole in shape.holes]
-        fits = len(text) <= MAX_PAGE_CHARACTERS
+        fits = len(text) <= MAX_PAGE_BYTES
         # Too long to keep, or not this page's bytes: a shape never cached.
         page = learnt if fits and _fills(learnt, filling, self._escape, text) else None
         size = page.size if page is not None else 0
-        while self._pages and (
-            len(self._pages) >= MAX_PAGES or self._characters + size > MAX_CHARACTERS
-        ):
+        while self._pages and (len(self._pages) >= MAX_PAGES or self._bytes + size > MAX_BYTES):
             oldest = self._pages.pop(next(iter(self._pages)))
-            self._characters -= oldest.size if oldest is not None else 0
+            self._bytes -= oldest.size if oldest is not None else 0
         self._pages[key] = page
-        self._characters += size
+        self._bytes += size
         return text
 
 
-def _fills(page: _Page, filling: list[str], escape: Callable[[str], str], text: str) -> bool:
+def _fills(page: _Page, filling: list[str], escape: Callable[[str], str], text: bytes) -> bool:
     try:
         return page.filled(filling, escape) == text
     except IndexError:  # a marker number beyond the holes (text that posed as one)

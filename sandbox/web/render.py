@@ -172,8 +172,9 @@ def render_screen(name: str, context: dict[str, Any], status: int = 200) -> web.
     return _html(screen_pages().render(name, context), status)
 
 
-def _html(text: str, status: int) -> web.Response:
-    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
+def _html(page: str | bytes, status: int) -> web.Response:
+    body = page.encode() if isinstance(page, str) else page  # (the page cache's is UTF-8)
+    return web.Response(body=body, status=status, content_type="text/html", charset="utf-8")
 
 
 @functools.cache

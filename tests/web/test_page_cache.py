@@ -66,7 +66,13 @@ def _contexts(round_: int) -> list[dict[str, Any]]:
     return out
 
 
-def _counting(env: jinja2.Environment) -> tuple[PageCache, list[str]]:
+class TextCache(PageCache):
+    def text(self, name: str, context: dict[str, Any]) -> str:
+        """The page as text (the cache answers UTF-8 bytes)."""
+        return self.render(name, context).decode()
+
+
+def _counting(env: jinja2.Environment) -> tuple[TextCache, list[str]]:
     rendered: list[str] = []
 
     class Counted:
@@ -77,7 +83,7 @@ def _counting(env: jinja2.Environment) -> tuple[PageCache, list[str]]:
             rendered.append(self.template.name or "")
             return self.template.render(context)
 
-    return PageCache(env, lambda name: Counted(env.get_template(name))), rendered  # type: ignore[arg-type,return-value]
+    return TextCache(env, lambda name: Counted(env.get_template(name))), rendered  # type: ignore[arg-type,return-value]
 
 
 def test_every_screen_is_the_bytes_jinja2_renders_with_other_strings_filled_in() -> None:
@@ -85,7 +91,8 @@ def test_every_screen_is_the_bytes_jinja2_renders_with_other_strings_filled_in()
     counts = []
     for round_ in range(4):
         for name, context in itertools.product(SCREENS, _contexts(round_)):
-            assert cache.render(name, context) == render.template(name).render(context)
+            page = render.template(name).render(context)
+            assert cache.render(name, context) == page.encode("utf-8")
         counts.append(len(rendered))
     shapes = len(cache)
     assert shapes > 0
@@ -110,8 +117,8 @@ def _env(**templates: str) -> jinja2.Environment:
     )
 
 
-def _same_as_jinja2(cache: PageCache, env: jinja2.Environment, context: dict[str, Any]) -> str:
-    out = cache.render("page", context)
+def _same_as_jinja2(cache: TextCache, env: jinja2.Environment, context: dict[str, Any]) -> str:
+    out = cache.text("page", context)
     assert out == env.get_template("page").render(context)
     return out
 
@@ -200,13 +207,13 @@ def test_a_name_read_through_get_counts_by_its_entries_only() -> None:
     env = _env(page="{{ values.get('a', '-') }}{{ csrf_token }}")
     cache, rendered = _counting(env)
     for _ in range(2):  # seen, then learnt
-        assert cache.render("page", {"values": {"a": "1", "z": "x"}, "csrf_token": "t<"}) == (
+        assert cache.text("page", {"values": {"a": "1", "z": "x"}, "csrf_token": "t<"}) == (
             "1t&lt;"
         )
     before = len(rendered)
-    assert cache.render("page", {"values": {"a": "1", "z": "y"}, "csrf_token": "u"}) == "1u"
+    assert cache.text("page", {"values": {"a": "1", "z": "y"}, "csrf_token": "u"}) == "1u"
     assert len(rendered) == before  # "z" is never read: the shape is the first one's
-    assert cache.render("page", {"values": {}, "csrf_token": "v"}) == "-v"
+    assert cache.text("page", {"values": {}, "csrf_token": "v"}) == "-v"
     assert len(rendered) == before + 1
 
 
@@ -214,7 +221,7 @@ def test_a_page_shown_once_is_rendered_as_before_and_never_kept() -> None:
     env = _env(page="{{ values.get('name') }}{{ csrf_token }}")
     cache, rendered = _counting(env)
     for n in range(50):  # fifty customers' typed names, each re-shown once
-        assert cache.render("page", {"values": {"name": f"n{n}"}, "csrf_token": "t"}) == f"n{n}t"
+        assert cache.text("page", {"values": {"name": f"n{n}"}, "csrf_token": "t"}) == f"n{n}t"
     assert len(rendered) == 50
     assert len(cache) == 0
 
@@ -223,15 +230,15 @@ def test_a_page_it_cannot_key_is_rendered_as_before_every_time() -> None:
     env = _env(page="{{ items|join(',') }}{{ csrf_token }}", include="{% include which %}", x="x")
     cache, rendered = _counting(env)
     for token in ("a", "b", "c"):
-        assert cache.render("page", {"items": ["1", "2"], "csrf_token": token}) == f"1,2{token}"
-        assert cache.render("page", {"items": ("1",), "csrf_token": 7}) == "17"  # hole not text
-        assert cache.render("page", {"items": (object(),), "csrf_token": "o"}).endswith("o")
-        assert cache.render("include", {"which": "x"}) == "x"  # a template named by a variable
+        assert cache.text("page", {"items": ["1", "2"], "csrf_token": token}) == f"1,2{token}"
+        assert cache.text("page", {"items": ("1",), "csrf_token": 7}) == "17"  # hole not text
+        assert cache.text("page", {"items": (object(),), "csrf_token": "o"}).endswith("o")
+        assert cache.text("include", {"which": "x"}) == "x"  # a template named by a variable
     assert len(cache) == 0
     assert rendered.count("page") == 9
     assert rendered.count("include") == 3
     for token in ("c", "d"):
-        assert cache.render("page", {"items": ("1",), "csrf_token": token}) == f"1{token}"
+        assert cache.text("page", {"items": ("1",), "csrf_token": token}) == f"1{token}"
     assert len(cache) == 1  # tuples of text can be keyed
 
 
@@ -242,7 +249,7 @@ def test_text_that_poses_as_a_marker_only_turns_the_cache_off_for_its_page() -> 
     for title in (posing, posing, posing, "\x000\x00", "a"):
         for token in ("<t>", "u"):
             escaped = "&lt;t&gt;" if token == "<t>" else token
-            assert cache.render("page", {"title": title, "csrf_token": token}) == (
+            assert cache.text("page", {"title": title, "csrf_token": token}) == (
                 f"{title}|{escaped}"
             )
     assert cache._pages[next(iter(cache._pages))] is None  # the posing page: never cached
@@ -252,42 +259,42 @@ def test_an_undefined_name_raises_as_jinja2_does() -> None:
     cache, _ = _counting(_env(page="{{ title }}{{ csrf_token }}"))
     for _ in range(3):
         with pytest.raises(jinja2.UndefinedError):
-            cache.render("page", {"title": "x"})
+            cache.text("page", {"title": "x"})
         with pytest.raises(jinja2.UndefinedError):
-            cache.render("page", {"csrf_token": "x"})
+            cache.text("page", {"csrf_token": "x"})
 
 
-def _learn_each(cache: PageCache, titles: list[str]) -> None:
+def _learn_each(cache: TextCache, titles: list[str]) -> None:
     for title in titles:
         for token in ("t", "u"):
-            assert cache.render("page", {"title": title, "csrf_token": token}) == title + token
+            assert cache.text("page", {"title": title, "csrf_token": token}) == title + token
 
 
 def test_the_cache_keeps_a_bounded_number_of_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(page_cache, "MAX_PAGES", 5)
-    monkeypatch.setattr(page_cache, "MAX_PAGE_CHARACTERS", 40)
+    monkeypatch.setattr(page_cache, "MAX_PAGE_BYTES", 40)
     cache, rendered = _counting(_env(page="{{ title }}{{ csrf_token }}"))
     _learn_each(cache, [str(n) for n in range(20)])
     assert len(cache) == 5
     before = len(rendered)
     _learn_each(cache, ["x" * 50])  # too long to keep: seen, then marked as not kept
-    assert cache.render("page", {"title": "x" * 50, "csrf_token": "v"}) == "x" * 50 + "v"
+    assert cache.text("page", {"title": "x" * 50, "csrf_token": "v"}) == "x" * 50 + "v"
     assert len(rendered) == before + 4  # once, twice when learnt, once more after
 
 
 def test_the_cache_keeps_a_bounded_amount_of_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(page_cache, "MAX_CHARACTERS", 100)
+    monkeypatch.setattr(page_cache, "MAX_BYTES", 100)
     cache, _ = _counting(_env(page="{{ title }}{{ csrf_token }}"))
     for n in range(10):
-        _learn_each(cache, [f"{n:02d}" + "x" * 28])  # 30 characters of text around one hole
-        assert cache._characters <= 100
+        _learn_each(cache, [f"{n:02d}" + "x" * 28])  # 30 bytes of text around one hole
+        assert cache._bytes <= 100
     assert len(cache) == 3  # the newest three
-    assert cache._characters == 90
+    assert cache._bytes == 90
 
 
 def test_the_keys_seen_once_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(page_cache, "MAX_SEEN", 10)
     cache, _ = _counting(_env(page="{{ title }}{{ csrf_token }}"))
     for n in range(25):
-        assert cache.render("page", {"title": str(n), "csrf_token": "t"}) == f"{n}t"
+        assert cache.text("page", {"title": str(n), "csrf_token": "t"}) == f"{n}t"
         assert len(cache._seen) <= 10
