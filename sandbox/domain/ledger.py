@@ -27,10 +27,12 @@ from __future__ import annotations
 import calendar
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
+from operator import attrgetter
 from typing import Literal
 
 from sandbox.clock import JST, jst_date, to_jst
@@ -90,6 +92,10 @@ class _Item:
     description: str
 
 
+_POSTED_THEN_INDEX = attrgetter("posted_at", "index")  # a cycle's order
+_ATM_AMOUNTS = (10_000, 20_000, 30_000, 50_000)
+
+
 @dataclass(frozen=True, slots=True)
 class _Profile:
     """What stays the same for an account from month to month."""
@@ -112,14 +118,15 @@ def _rng(*parts: object) -> random.Random:
 def _profile(seed: int, account_seed: str) -> _Profile:
     """The account's salary, rent, debit days and usual payees."""
     rng = _rng(seed, account_seed, "profile")
-    salary = rng.randrange(180_000, 450_001)
+    bits = rng.getrandbits
+    salary = _between(bits, 180_000, 450_000)  # randrange(180_000, 450_001)
     return _Profile(
         salary=salary,
-        employer=rng.choice(_EMPLOYERS),
+        employer=_EMPLOYERS[_below(bits, len(_EMPLOYERS))],
         rent=round(salary * rng.uniform(0.22, 0.33) / 1000) * 1000,
-        electricity_day=rng.choice((5, 8, 12, 16)),
-        gas_day=rng.choice((6, 9, 13, 17)),
-        water_day=rng.choice((4, 11, 18)),
+        electricity_day=(5, 8, 12, 16)[_below(bits, 4)],
+        gas_day=(6, 9, 13, 17)[_below(bits, 4)],
+        water_day=(4, 11, 18)[_below(bits, 3)],
         payees=tuple(rng.sample(_PEOPLE, 3)),
     )
 
@@ -157,27 +164,36 @@ def _cycle_of(day: date) -> tuple[int, int]:
     return _add_months(day.year, day.month, -1)
 
 
-def _at(day: date, rng: random.Random, first_hour: int, last_hour: int) -> datetime:
-    """A deterministic time of day between ``first_hour``:00 and ``last_hour``:59:59.
+def _below(bits: Callable[[int], int], n: int) -> int:
+    """``rng._randbelow(n)`` for ``n > 0``, as random.Random draws it for randrange, randint
+    and choice: the fewest bits that hold the range, drawn again while out of it. With
+    :func:`_between` it gives a statement the very numbers those calls give, without the
+    two or three Python calls each of them makes (every line draws several)."""
+    width = n.bit_length()
+    drawn = bits(width)
+    while drawn >= n:
+        drawn = bits(width)
+    return drawn
 
-    The very numbers of ``time(rng.randint(first_hour, last_hour), rng.randrange(60),
-    rng.randrange(60))``, drawn as those calls draw them (random.Random's
-    ``_randbelow``: the fewest bits that hold the range, drawn again while out of it),
-    without their six Python calls: every statement line has a time of day.
-    """
+
+def _between(bits: Callable[[int], int], low: int, high: int) -> int:
+    """``rng.randint(low, high)``, drawn as it draws it."""
+    return low + _below(bits, high - low + 1)
+
+
+def _at(day: date, rng: random.Random, first_hour: int, last_hour: int) -> datetime:
+    """A deterministic time of day between ``first_hour``:00 and ``last_hour``:59:59: the
+    numbers of ``time(rng.randint(first_hour, last_hour), rng.randrange(60),
+    rng.randrange(60))``."""
     bits = rng.getrandbits
-    span = last_hour - first_hour + 1
-    width = span.bit_length()
-    hour = bits(width)
-    while hour >= span:
-        hour = bits(width)
-    minute = bits(6)  # 60 needs six bits
+    hour = _between(bits, first_hour, last_hour)
+    minute = bits(6)  # randrange(60), inline: 60 needs six bits
     while minute >= 60:
         minute = bits(6)
     second = bits(6)
     while second >= 60:
         second = bits(6)
-    return datetime(day.year, day.month, day.day, first_hour + hour, minute, second, tzinfo=JST)
+    return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=JST)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
@@ -189,6 +205,7 @@ def _nominal_cycle(seed: int, account_seed: str, year: int, month: int) -> tuple
     next_year, next_month = _add_months(year, month, 1)
     last = salary_date(next_year, next_month) - timedelta(days=1)
     last = on_or_before(last)  # the closing sweep happens on a business day
+    bits = rng.getrandbits  # randint and choice are drawn with _between and _below
     salary = round(profile.salary * rng.uniform(0.95, 1.05))
     budget = int(salary * _OUTFLOW_SHARE)
     items = [_Item(0, _at(start, rng, 5, 7), "deposit", salary, f"給与 {profile.employer}")]
@@ -205,37 +222,39 @@ def _nominal_cycle(seed: int, account_seed: str, year: int, month: int) -> tuple
 
     winter = next_month in (1, 2, 3, 12)
     outflow(_debit_date(date(year, month, 27)), profile.rent, "口座振替 家賃", (6, 9))
-    electricity = rng.randint(4_000, 9_000) * (2 if winter or next_month in (7, 8) else 1)
+    electricity = _between(bits, 4_000, 9_000) * (2 if winter or next_month in (7, 8) else 1)
     outflow(
         _debit_date(next_month_day(profile.electricity_day)), electricity, "口座振替 電気", (6, 9)
     )
-    gas = rng.randint(2_500, 5_000) * (2 if winter else 1)
+    gas = _between(bits, 2_500, 5_000) * (2 if winter else 1)
     outflow(_debit_date(next_month_day(profile.gas_day)), gas, "口座振替 ガス", (6, 9))
     if next_month % 2 == 0:
-        water = rng.randint(4_000, 8_000)
+        water = _between(bits, 4_000, 8_000)
         outflow(_debit_date(next_month_day(profile.water_day)), water, "口座振替 水道", (6, 9))
     card = round(salary * rng.uniform(0.05, 0.2))
     outflow(_debit_date(next_month_day(10)), card, "カード", (6, 9))
     span = (last - start).days - 1  # random days fall strictly between pay day and the sweep
-    for _ in range(rng.randint(1, 4)):
-        day = start + timedelta(days=rng.randint(1, span))
-        outflow(day, rng.choice((10_000, 20_000, 30_000, 50_000)), "ATM", (8, 20))
+    for _ in range(_between(bits, 1, 4)):
+        day = start + timedelta(days=_between(bits, 1, span))
+        outflow(day, _ATM_AMOUNTS[_below(bits, len(_ATM_AMOUNTS))], "ATM", (8, 20))
     first_day, last_day = start + timedelta(days=1), last - timedelta(days=1)
-    for _ in range(rng.randint(0, 2)):
-        day = _transfer_date(start + timedelta(days=rng.randint(1, span)), first_day, last_day)
-        amount = rng.randint(30, 300) * 100
-        outflow(day, amount, f"振込 {rng.choice(profile.payees)}", (9, 14))
+    for _ in range(_between(bits, 0, 2)):
+        day = _transfer_date(start + timedelta(days=_between(bits, 1, span)), first_day, last_day)
+        amount = _between(bits, 30, 300) * 100
+        payee = profile.payees[_below(bits, len(profile.payees))]
+        outflow(day, amount, f"振込 {payee}", (9, 14))
     if rng.random() < 0.25:
-        day = _transfer_date(start + timedelta(days=rng.randint(1, span)), first_day, last_day)
+        day = _transfer_date(start + timedelta(days=_between(bits, 1, span)), first_day, last_day)
         posted = _at(day, rng, 9, 14)
-        amount = rng.randint(5, 50) * 1_000
-        items.append(_Item(len(items), posted, "deposit", amount, f"振込 {rng.choice(_PEOPLE)}"))
+        amount = _between(bits, 5, 50) * 1_000
+        sender = _PEOPLE[_below(bits, len(_PEOPLE))]
+        items.append(_Item(len(items), posted, "deposit", amount, f"振込 {sender}"))
     if next_month in (2, 8):
         posted = _at(next_month_day(15), rng, 0, 2)
-        items.append(_Item(len(items), posted, "deposit", rng.randint(1, 300), "利息"))
+        items.append(_Item(len(items), posted, "deposit", _between(bits, 1, 300), "利息"))
     sweep_at = _at(last, rng, 10, 15)
     items.append(_Item(len(items), sweep_at, "withdrawal", 0, "口座振替 定期積金"))
-    return tuple(sorted(items, key=lambda item: (item.posted_at, item.index)))
+    return tuple(sorted(items, key=_POSTED_THEN_INDEX))
 
 
 def _scale(amount: int, kind: TransactionType, num: int, den: int) -> int:
@@ -251,10 +270,13 @@ def _scaled_cycle(
 ) -> tuple[tuple[_Item, int], ...]:
     """The cycle's items scaled by ``num/den``, each with the running net after it."""
     nominal = _nominal_cycle(seed, account_seed, year, month)
-    body = [
-        _Item(i.index, i.posted_at, i.type, _scale(i.amount, i.type, num, den), i.description)
-        for i in nominal[:-1]
-    ]
+    if num == den:  # unscaled: the items themselves
+        body = list(nominal[:-1])
+    else:
+        body = [
+            _Item(i.index, i.posted_at, i.type, _scale(i.amount, i.type, num, den), i.description)
+            for i in nominal[:-1]
+        ]
     salary = body[0].amount
     inflow = sum(i.amount for i in body if i.type == "deposit")
     outflow = sum(i.amount for i in body if i.type == "withdrawal")

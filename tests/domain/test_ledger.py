@@ -333,3 +333,17 @@ def test_times_of_day_are_the_draws_of_randint_and_randrange(first: int, last: i
         )
         assert moment == datetime(2026, 11, 25, hour, minute, second, tzinfo=JST)
         assert ours.random() == theirs.random()
+
+
+@pytest.mark.parametrize(("low", "high"), [(0, 0), (0, 2), (1, 4), (30, 300), (180_000, 450_000)])
+def test_draws_are_those_of_randint_randrange_and_choice(low: int, high: int) -> None:
+    from sandbox.domain.ledger import _below, _between
+
+    options = tuple(range(low, high + 1))[:7]
+    for seed in range(200):
+        ours, theirs = random.Random(f"draw:{seed}"), random.Random(f"draw:{seed}")
+        bits = ours.getrandbits
+        assert _between(bits, low, high) == theirs.randint(low, high)
+        assert low + _below(bits, high - low + 1) == theirs.randrange(low, high + 1)
+        assert options[_below(bits, len(options))] == theirs.choice(options)
+        assert ours.random() == theirs.random()
