@@ -99,7 +99,7 @@ async def bank_tenant(request: web.Request, carried: str | None = None) -> Tenan
         if found is None:
             return None
         workspace = found
-    tenant = await request.app[REGISTRY].get(request.match_info.get("bank", ""), workspace)
+    tenant = await trace.app[REGISTRY].get(request.match_info.get("bank", ""), workspace)
     if tenant is not None:
         trace.tenant = tenant
     return tenant

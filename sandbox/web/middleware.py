@@ -29,16 +29,16 @@ log = logging.getLogger("sandbox.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def allowed_host(request: web.Request) -> bool:
-    """Whether the Host header names this sandbox: an IP address, localhost, the public
-    URL's host or a configured name. A DNS-rebinding page names its own domain."""
+def allowed_host(request: web.Request, app: web.Application) -> bool:
+    """Whether the Host header names this sandbox (``app``): an IP address, localhost, the
+    public URL's host or a configured name. A DNS-rebinding page names its own domain."""
     host = request.host or ""
-    seen = request.app[KNOWN_HOSTS]
+    seen = app[KNOWN_HOSTS]
     known = seen.get(host)
     if known is None:
         if len(seen) > 256:
             seen.clear()
-        known = seen[host] = _allowed(host.lower(), request.app[SETTINGS])
+        known = seen[host] = _allowed(host.lower(), app[SETTINGS])
     return known
 
 
@@ -109,7 +109,7 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
     status = 500
     answered: web.StreamResponse | None = None
     try:
-        if not allowed_host(request):
+        if not allowed_host(request, trace.app):
             response: web.StreamResponse = json_response(
                 _MISDIRECTED, 421, {"Cache-Control": "no-store"}
             )
@@ -192,11 +192,11 @@ async def _record(
     if tenant is None and bank and not trace.hosted:
         # Answered before the handler found its bank (a body that never arrived, a client
         # gone): locally the path names the bank, so the journal still has it.
-        tenant = await request.app[REGISTRY].get(bank)
+        tenant = await trace.app[REGISTRY].get(bank)
     if trace.hosted:
         sinks = recorders(request, tenant.workspace if tenant is not None else trace.workspace)
     else:
-        sinks = (request.app[METRICS],)
+        sinks = (trace.app[METRICS],)
     elapsed, route, method = time.perf_counter() - started, route_of(request), request.method
     for metrics in sinks:
         metrics.answered(route, method, status, elapsed)

@@ -41,8 +41,9 @@ def _read(request: web.Request) -> list[str]:
     trace = trace_of(request)
     if trace.owned is not None:
         return trace.owned
-    value = cookie(request, _name(request))
-    key = request.app[SESSION_KEY]
+    app = trace.app
+    value = cookie(request, _name(app))
+    key = app[SESSION_KEY]
     if len(value) <= _CACHED_COOKIE:
         # (One this process signed for the last response needs no HMAC.)
         signed = _SIGNED.get((key, value))
@@ -125,18 +126,19 @@ def set_cookie(request: web.Request, response: web.StreamResponse) -> None:
     if not trace.owned_changed or trace.owned is None:
         return
     payload = ":".join(trace.owned)
-    key = request.app[SESSION_KEY]
+    app = trace.app
+    key = app[SESSION_KEY]
     value = f"{payload}.{_signature(key, payload)}"
     if payload and len(value) <= _CACHED_COOKIE and value.isascii():
         if len(_SIGNED) >= MAX_SIGNED:
             del _SIGNED[next(iter(_SIGNED))]  # the oldest
         _SIGNED[(key, value)] = _ids(payload)
-    if request.app[SECURE]:
+    if app[SECURE]:
         attributes = "HttpOnly; Secure; Path=/; SameSite=Lax"
     else:
         attributes = "HttpOnly; Path=/parasol/; SameSite=Lax"
-    response.headers.add("Set-Cookie", f"{_name(request)}={value}; {attributes}")
+    response.headers.add("Set-Cookie", f"{_name(app)}={value}; {attributes}")
 
 
-def _name(request: web.Request) -> str:
-    return SECURE_COOKIE if request.app[SECURE] else COOKIE
+def _name(app: web.Application) -> str:
+    return SECURE_COOKIE if app[SECURE] else COOKIE

@@ -21,6 +21,8 @@ from sandbox.web.keys import SETTINGS
 
 @dataclass(slots=True)
 class Trace:
+    # The application (``request.app`` is two Python calls, and a request reads it often).
+    app: web.Application
     hosted: bool = False  # the sandbox runs in hosted mode (many workspaces)
     tenant: Tenant | None = None  # the bank the request was for, once found
     client_id: str | None = None
@@ -43,8 +45,9 @@ TRACE = web.RequestKey("trace", Trace)
 
 def start_trace(request: web.Request) -> Trace:
     """A new trace for ``request`` (the journal middleware starts one per request)."""
-    settings = request.app.get(SETTINGS)
-    trace = request[TRACE] = Trace(hosted=settings is not None and settings.hosted)
+    app = request.app
+    settings = app.get(SETTINGS)
+    trace = request[TRACE] = Trace(app, hosted=settings is not None and settings.hosted)
     return trace
 
 
