@@ -7,13 +7,17 @@ for a linkage (18 fields), copied nine to thirteen times per linkage. For a clas
 ``__init__`` does nothing but set its fields, the copy it makes is the old object's fields
 with the changes put in; this module writes, once per class, a function that does exactly
 that (1.3 µs). Any other class (its own ``__init__``, a ``__post_init__``, an ``InitVar``,
-a field outside ``__init__``, a ``ClassVar``) goes to ``dataclasses.replace`` itself, as
-does a change naming no field, so every error is the one it raises.
+a field outside ``__init__``, a ``ClassVar``, its own ``__new__`` or metaclass call, a
+field that is a data descriptor) goes to ``dataclasses.replace`` itself, as does a change
+naming no field, so every error is the one it raises. Whether a class is copied directly is
+decided when it is first copied (a class patched after that keeps its copier).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import types
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -49,7 +53,11 @@ def _copier(cls: type) -> tuple[frozenset[str], _Copier] | None:
         return None
     if not params.frozen and cls.__setattr__ is not object.__setattr__:
         return None  # __init__ would set each field through the class's own __setattr__
+    if cls.__new__ is not object.__new__ or type(cls).__call__ is not type.__call__:
+        return None  # making an instance runs more than __init__
     names = [f.name for f in fields]
+    if any(_descriptor(cls, name) for name in names):
+        return None  # a field set through a descriptor's __set__ (once by __init__)
     lines = [
         "def copy(old, changes):",
         "    new = _new(_cls)",
@@ -61,6 +69,16 @@ def _copier(cls: type) -> tuple[frozenset[str], _Copier] | None:
     scope: dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "_cls": cls}
     exec("\n".join(lines), scope)  # names are identifiers: a dataclass field is one
     return frozenset(names), scope["copy"]
+
+
+def _descriptor(cls: type, name: str) -> bool:
+    """Whether setting field ``name`` goes through a data descriptor of the class's own (a
+    slot's member descriptor only stores the value)."""
+    found = inspect.getattr_static(cls, name, None)
+    if isinstance(found, types.MemberDescriptorType):
+        return False
+    kind = type(found)
+    return hasattr(kind, "__set__") or hasattr(kind, "__delete__")
 
 
 def _dataclass_init(cls: type) -> object:

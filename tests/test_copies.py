@@ -80,6 +80,52 @@ class Guarded:
         object.__setattr__(self, name, value)
 
 
+class Tagged:
+    def __new__(cls, *args: object, **kwargs: object) -> Tagged:
+        made = super().__new__(cls)
+        made.tag = "made"  # type: ignore[attr-defined]
+        return made
+
+
+@dataclass
+class OwnNew(Tagged):
+    a: int
+
+
+class Registering(type):
+    def __call__(cls, *args: object, **kwargs: object) -> object:
+        made = super().__call__(*args, **kwargs)
+        made.registered = True
+        return made
+
+
+@dataclass
+class ByMetaclass(metaclass=Registering):
+    a: int
+
+
+class Logged:
+    """A data descriptor that records every value set through it."""
+
+    def __init__(self) -> None:
+        self.seen: list[object] = []
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = "_" + name
+
+    def __get__(self, obj: object, owner: type | None = None) -> object:
+        return 0 if obj is None else getattr(obj, self.name)
+
+    def __set__(self, obj: object, value: object) -> None:
+        self.seen.append(value)
+        object.__setattr__(obj, self.name, value)
+
+
+@dataclass
+class Described:
+    a: int = Logged()  # type: ignore[assignment]
+
+
 @dataclass(frozen=True)
 class Counted:
     made: ClassVar[int] = 0
@@ -134,7 +180,15 @@ def test_init_that_does_more_than_set_fields_runs_as_with_dataclasses() -> None:
     with pytest.raises(ValueError, match="unlucky"):
         replace(Guarded(1), a=13)
     assert replace(Counted(1), a=2) == Counted(2)
-    for cls in (Checked, WithInitVar, Derived, OwnInit, Guarded, Counted):
+    assert replace(OwnNew(1), a=2).tag == "made"  # type: ignore[attr-defined]
+    assert replace(ByMetaclass(1), a=2).registered  # type: ignore[attr-defined]
+    described = Described(1)
+    logged = Described.__dict__["a"]
+    logged.seen.clear()
+    assert replace(described, a=7).a == 7
+    assert logged.seen == [7]  # set once, as dataclasses sets it
+    ineligible: list[type] = [Checked, WithInitVar, Derived, OwnInit, Guarded, Counted]
+    for cls in [*ineligible, OwnNew, ByMetaclass, Described]:
         assert copies._copier(cls) is None, cls
 
 

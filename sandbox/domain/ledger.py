@@ -169,6 +169,8 @@ def _below(bits: Callable[[int], int], n: int) -> int:
     and choice: the fewest bits that hold the range, drawn again while out of it. With
     :func:`_between` it gives a statement the very numbers those calls give, without the
     two or three Python calls each of them makes (every line draws several)."""
+    if n <= 0:
+        raise ValueError("empty range")  # as randrange and randint refuse it
     width = n.bit_length()
     drawn = bits(width)
     while drawn >= n:

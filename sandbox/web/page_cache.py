@@ -60,7 +60,6 @@ HOLES = frozenset(
 # Screen functions that print their one argument, escaped, and nothing else of it.
 PRINTERS = frozenset({"csrf"})
 MAX_PAGES = 1024  # shapes kept at most (a shape: a template and everything but its holes)
-# Of all the kept shapes' text: 2-8 MB (CPython keeps 1, 2 or 4 bytes a character).
 MAX_BYTES = 4_000_000  # of all the kept shapes' UTF-8 text
 MAX_PAGE_BYTES = 64 * 1024  # a longer page is rendered each time
 MAX_SEEN = 4096  # keys seen once, remembered by their hash until the shape comes back

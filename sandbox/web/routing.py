@@ -96,8 +96,11 @@ def groups(router: web.UrlDispatcher) -> list[_Group]:
     found: list[_Group] = []
     for prefix, members in by_prefix.items():
         under = prefix + "/"
+        # A route aiohttp indexes under a longer key, or under this very key (a static
+        # directory or a sub-application at the prefix), may come first: left to aiohttp.
         if len(members) < MIN_GROUP or any(
-            r.canonical.startswith(under) and r not in members for r in resources
+            (r.canonical == prefix or r.canonical.startswith(under)) and r not in members
+            for r in resources
         ):
             continue
         group = _group(under, members)

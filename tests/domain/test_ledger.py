@@ -347,3 +347,5 @@ def test_draws_are_those_of_randint_randrange_and_choice(low: int, high: int) ->
         assert low + _below(bits, high - low + 1) == theirs.randrange(low, high + 1)
         assert options[_below(bits, len(options))] == theirs.choice(options)
         assert ours.random() == theirs.random()
+    with pytest.raises(ValueError, match="empty range"):
+        _between(random.Random(0).getrandbits, high + 1, high)  # randint refuses it too
