@@ -1,6 +1,7 @@
 """Instructions per request, counted by valgrind: a yardstick the machine's noise cannot move.
 
 Usage: python bench/instructions.py [--requests 2000] [--connections 32] [--flows 40]
+       python bench/instructions.py --against COMMIT [--flows 200] [--pairs 2]
 
 Timings on a shared machine drift by 10-15% within minutes; the number of instructions a
 server executes per request does not (two runs agree within about 0.5%). Each server runs
@@ -15,6 +16,12 @@ and the linkage that made the token cancel out. Complete linkages (outside.py's 
 customers, 8 at once) are counted the same way: 8 and 8 + ``--flows`` of them. Start-up
 is counted whole: a server started as outside.py times it, until its first 200 from
 /_sandbox/health, then stopped (the sandbox with the bench scenario, bare with no pages).
+
+With ``--against COMMIT`` it counts only complete linkages, of this checkout and of
+COMMIT's tree (a temporary git worktree; each tree's server started once first, to write
+its bytecode), both under valgrind at the same time, ``--pairs`` times, and prints each
+pair and the medians' ratio: counts taken minutes apart drift by up to 2%, counts taken
+together drift alike.
 
 What it counts is user-space instructions only: the kernel's share (the socket writes,
 waking the client) and the cost of cache misses are not in it, so a ratio of
@@ -32,11 +39,13 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -83,6 +92,7 @@ def _instructions(
     n: int,
     connections: int,
     work: Path,
+    cwd: Path | None = None,
 ) -> int:
     """Instructions the server ran: start-up, (a linkage for a token,) ``n`` requests, or
     with ``path`` "flows", ``n`` complete linkages, 8 at once; with ``path`` "start-up",
@@ -95,6 +105,7 @@ def _instructions(
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=err,
+            cwd=cwd,  # another tree's checkout: its ``sandbox`` is the one imported
         )
         try:
             url = f"http://127.0.0.1:{port}"
@@ -129,9 +140,10 @@ def per_request(
     connections: int,
     work: Path,
     first: int = FIRST,
+    cwd: Path | None = None,
 ) -> float:
-    short = _instructions(command, port, path, token, first, connections, work)
-    long = _instructions(command, port + 1, path, token, first + requests, connections, work)
+    short = _instructions(command, port, path, token, first, connections, work, cwd)
+    long = _instructions(command, port + 1, path, token, first + requests, connections, work, cwd)
     return (long - short) / requests
 
 
@@ -162,6 +174,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--flows", type=int, default=40, help="complete linkages, 8 at once")
+    parser.add_argument(
+        "--against",
+        metavar="COMMIT",
+        help="count complete linkages of this checkout and of COMMIT side by side, both at once",
+    )
+    parser.add_argument("--pairs", type=int, default=2, help="side-by-side counts (--against)")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -172,9 +190,80 @@ def main() -> None:
         raise SystemExit("bench/instructions.py needs valgrind (apt install valgrind)")
     work = Path(tempfile.mkdtemp(prefix="sandbox-instructions-"))
     try:
-        measure(args, work)
+        if args.against:
+            side_by_side(args.against, args.flows, args.pairs, work)
+        else:
+            measure(args, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def side_by_side(commit: str, count: int, pairs: int, work: Path) -> None:
+    """Instructions per complete linkage of this checkout and of ``commit`` (checked out
+    into a temporary git worktree), both trees counted at once, ``pairs`` times.
+
+    Counts taken minutes apart move by up to 2% with the machine's speed (the log writer
+    wakes up to 50 times a second of real time); two trees counted at the same time move
+    alike, so a change of a per cent or two shows.
+    """
+    checkout = ROOT.parent
+    other = work / "other"
+    subprocess.run(
+        ["git", "-C", str(checkout), "worktree", "add", "--detach", "-q", str(other), commit],
+        check=True,
+    )
+    try:
+        scenario = work / "bench.yaml"
+        scenario.write_text(SCENARIO, encoding="utf-8")
+        trees = {"this checkout": checkout, commit: other}
+        for tree in trees.values():  # a first start writes each tree's bytecode
+            warm = sandbox_process(scenario, cwd=tree)
+            try:
+                flows(warm.url, 4, 4)
+            finally:
+                warm.stop()
+        command = [sys.executable, "-m", "sandbox", "serve", "--scenario", str(scenario)]
+        print(
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · instructions per complete "
+            f"linkage (valgrind, 8 at once, {FLOWS_FIRST} and {FLOWS_FIRST + count} linkages), "
+            f"both trees at once, {pairs} pairs"
+        )
+        found: dict[str, list[float]] = {name: [] for name in trees}
+        for pair in range(1, pairs + 1):
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                running = {
+                    name: pool.submit(
+                        per_request,
+                        command,
+                        18900 + 10 * i,
+                        "flows",
+                        None,
+                        count,
+                        8,
+                        work,
+                        FLOWS_FIRST,
+                        tree,
+                    )
+                    for i, (name, tree) in enumerate(trees.items())
+                }
+                counted = {name: job.result() for name, job in running.items()}
+            for name, value in counted.items():
+                found[name].append(value)
+            mine, theirs = counted["this checkout"], counted[commit]
+            print(
+                f"pair {pair}: this checkout {mine:,.0f}, {commit} {theirs:,.0f} "
+                f"({mine / theirs - 1:+.1%})",
+                flush=True,
+            )
+        mine, theirs = statistics.median(found["this checkout"]), statistics.median(found[commit])
+        print(
+            f"medians: this checkout {mine:,.0f}, {commit} {theirs:,.0f}: "
+            f"{mine / theirs:.3f}x ({mine / theirs - 1:+.1%})"
+        )
+    finally:
+        subprocess.run(
+            ["git", "-C", str(checkout), "worktree", "remove", "--force", str(other)], check=False
+        )
 
 
 def measure(args: argparse.Namespace, work: Path) -> None:
