@@ -189,12 +189,7 @@ def _at(day: date, rng: random.Random, first_hour: int, last_hour: int) -> datet
     rng.randrange(60))``."""
     bits = rng.getrandbits
     hour = _between(bits, first_hour, last_hour)
-    minute = bits(6)  # randrange(60), inline: 60 needs six bits
-    while minute >= 60:
-        minute = bits(6)
-    second = bits(6)
-    while second >= 60:
-        second = bits(6)
+    minute, second = _below(bits, 60), _below(bits, 60)  # randrange(60), twice
     return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=JST)
 
 

@@ -163,7 +163,7 @@ def template(name: str) -> jinja2.Template:
 
 def render_page(name: str, context: dict[str, Any], status: int = 200) -> web.Response:
     """An HTML response from template ``name``."""
-    return _html(template(name).render(context), status)
+    return _html(template(name).render(context).encode(), status)
 
 
 def render_screen(name: str, context: dict[str, Any], status: int = 200) -> web.Response:
@@ -172,8 +172,8 @@ def render_screen(name: str, context: dict[str, Any], status: int = 200) -> web.
     return _html(screen_pages().render(name, context), status)
 
 
-def _html(page: str | bytes, status: int) -> web.Response:
-    body = page.encode() if isinstance(page, str) else page  # (the page cache's is UTF-8)
+def _html(body: bytes, status: int) -> web.Response:
+    """A UTF-8 page as an HTML response (the page cache keeps its pages encoded)."""
     return web.Response(body=body, status=status, content_type="text/html", charset="utf-8")
 
 
