@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -62,6 +64,22 @@ def _measure(tree: Path, scenario: Path, count: int) -> tuple[float, float]:
         server.stop()
 
 
+@contextmanager
+def checked_out(commit: str, where: Path) -> Iterator[Path]:
+    """COMMIT's tree at ``where``, a temporary git worktree of this checkout (removed after)."""
+    checkout = ROOT.parent
+    subprocess.run(
+        ["git", "-C", str(checkout), "worktree", "add", "--detach", "-q", str(where), commit],
+        check=True,
+    )
+    try:
+        yield where
+    finally:
+        subprocess.run(
+            ["git", "-C", str(checkout), "worktree", "remove", "--force", str(where)], check=False
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("commit", help="the code to measure against (any git revision)")
@@ -70,43 +88,41 @@ def main() -> None:
     args = parser.parse_args()
     checkout = ROOT.parent
     work = Path(tempfile.mkdtemp(prefix="sandbox-against-"))
-    other = work / "other"
-    subprocess.run(
-        ["git", "-C", str(checkout), "worktree", "add", "--detach", "-q", str(other), args.commit],
-        check=True,
-    )
     try:
-        scenario = work / "bench.yaml"
-        scenario.write_text(SCENARIO, encoding="utf-8")
-        trees = [(args.commit, other), ("this checkout", checkout)]
-        runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in trees}
-        print(
-            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · {os.cpu_count()} CPUs · "
-            f"complete linkages, 8 at once, {args.rounds} rounds of {args.flows} taken in turn"
-        )
-        for round_number in range(1, args.rounds + 1):
-            order = trees if round_number % 2 else trees[::-1]  # neither always goes first
-            for name, tree in order:
-                per_second, cpu_ms = _measure(tree, scenario, args.flows)
-                runs[name].append((per_second, cpu_ms))
-                print(
-                    f"round {round_number}, {name}: {per_second:.1f} linkages/s, "
-                    f"{cpu_ms:.2f} ms CPU each",
-                    flush=True,
-                )
-        for name, found in runs.items():
-            print(
-                f"{name:<16} {statistics.median(r[0] for r in found):7.1f} linkages/s, "
-                f"{statistics.median(r[1] for r in found):.2f} ms CPU each (medians)"
-            )
-        mine, theirs = runs["this checkout"], runs[args.commit]
-        ratio = statistics.median(m[1] / t[1] for m, t in zip(mine, theirs, strict=True))
-        print(f"CPU per linkage, this checkout / {args.commit}: {ratio:.2f}x (median of rounds)")
+        with checked_out(args.commit, work / "other") as other:
+            _rounds(args.commit, other, checkout, work, args.rounds, args.flows)
     finally:
-        subprocess.run(
-            ["git", "-C", str(checkout), "worktree", "remove", "--force", str(other)], check=False
-        )
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _rounds(commit: str, other: Path, checkout: Path, work: Path, rounds: int, count: int) -> None:
+    """Print each round of both trees in turn, then the medians and their ratio."""
+    scenario = work / "bench.yaml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    trees = [(commit, other), ("this checkout", checkout)]
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in trees}
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · {os.cpu_count()} CPUs · "
+        f"complete linkages, 8 at once, {rounds} rounds of {count} taken in turn"
+    )
+    for round_number in range(1, rounds + 1):
+        order = trees if round_number % 2 else trees[::-1]  # neither always goes first
+        for name, tree in order:
+            per_second, cpu_ms = _measure(tree, scenario, count)
+            runs[name].append((per_second, cpu_ms))
+            print(
+                f"round {round_number}, {name}: {per_second:.1f} linkages/s, "
+                f"{cpu_ms:.2f} ms CPU each",
+                flush=True,
+            )
+    for name, found in runs.items():
+        print(
+            f"{name:<16} {statistics.median(r[0] for r in found):7.1f} linkages/s, "
+            f"{statistics.median(r[1] for r in found):.2f} ms CPU each (medians)"
+        )
+    mine, theirs = runs["this checkout"], runs[commit]
+    ratio = statistics.median(m[1] / t[1] for m, t in zip(mine, theirs, strict=True))
+    print(f"CPU per linkage, this checkout / {commit}: {ratio:.2f}x (median of rounds)")
 
 
 if __name__ == "__main__":

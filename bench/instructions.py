@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
+from against import checked_out  # noqa: E402
 from outside import BANK, child_env, fetch_pages, flows, sandbox_process  # noqa: E402
 from stores import SCENARIO, _token  # noqa: E402
 
@@ -206,16 +207,10 @@ def side_by_side(commit: str, count: int, pairs: int, work: Path) -> None:
     wakes up to 50 times a second of real time); two trees counted at the same time move
     alike, so a change of a per cent or two shows.
     """
-    checkout = ROOT.parent
-    other = work / "other"
-    subprocess.run(
-        ["git", "-C", str(checkout), "worktree", "add", "--detach", "-q", str(other), commit],
-        check=True,
-    )
-    try:
+    with checked_out(commit, work / "other") as other:
         scenario = work / "bench.yaml"
         scenario.write_text(SCENARIO, encoding="utf-8")
-        trees = {"this checkout": checkout, commit: other}
+        trees = {"this checkout": ROOT.parent, commit: other}
         for tree in trees.values():  # a first start writes each tree's bytecode
             warm = sandbox_process(scenario, cwd=tree)
             try:
@@ -259,10 +254,6 @@ def side_by_side(commit: str, count: int, pairs: int, work: Path) -> None:
         print(
             f"medians: this checkout {mine:,.0f}, {commit} {theirs:,.0f}: "
             f"{mine / theirs:.3f}x ({mine / theirs - 1:+.1%})"
-        )
-    finally:
-        subprocess.run(
-            ["git", "-C", str(checkout), "worktree", "remove", "--force", str(other)], check=False
         )
 
 
